@@ -1,0 +1,207 @@
+"""Plain data types and the Protocol each kind of component implements.
+
+No logic lives here: the engine, built-in plugins and third-party plugins all
+import these names, so they must stay cheap (no torch, no numpy at import).
+
+Every component class carries two class attributes:
+
+* ``name``: the string a spec uses to pick it (``plugin = "co-attention"``);
+* ``Params``: a pydantic model (``extra="forbid"``) validating its params, so
+  ``erc-bench validate`` can check a spec without building anything heavy.
+
+and is constructed as ``Component(params)`` with an instance of ``Params``.
+Heavy imports (torch, transformers, SDKs) happen inside methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import numpy as np
+    import torch
+
+KINDS: tuple[str, ...] = (
+    "dataset",
+    "asr",
+    "labeller",
+    "text_encoder",
+    "speech_encoder",
+    "context_model",
+    "fusion_head",
+)
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral")
+SAMPLE_RATE = 16_000
+
+
+class NoParams(BaseModel):
+    """Params model for components that take none; still rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """Where an utterance's audio lives: a file, optionally a clip within it (seconds)."""
+
+    path: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass
+class Utterance:
+    id: str
+    conversation_id: str
+    position: int
+    text: str
+    label: str | None
+    speaker: str | None = None
+    audio: AudioSource | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Conversation:
+    id: str
+    utterances: list[Utterance]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A defect found in a corpus: reported and counted, never silently dropped."""
+
+    kind: str  # e.g. "missing-audio", "unreadable-audio", "empty-text", "unknown-label"
+    item_id: str
+    detail: str = ""
+
+
+@dataclass
+class DatasetSplits:
+    """A labelled corpus split by conversation into train / validation / test."""
+
+    name: str
+    labels: list[str]
+    splits: dict[str, list[Conversation]]
+    problems: list[Problem] = field(default_factory=list)
+
+    def utterances(self, split: str) -> list[Utterance]:
+        return [u for c in self.splits.get(split, []) for u in c.utterances]
+
+
+@dataclass
+class Transcript:
+    text: str
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+
+
+LabelStatus = Literal["ok", "unparsable", "failed"]
+
+
+@dataclass
+class LabelOutcome:
+    """A labeller's answer for one transcript. ``label`` is None unless status is ok."""
+
+    label: str | None
+    status: LabelStatus = "ok"
+    raw: str = ""
+    detail: str = ""
+
+
+# ---------------------------------------------------------------------- protocols
+
+
+@runtime_checkable
+class Component(Protocol):
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+
+    def __init__(self, params: Any) -> None: ...
+
+
+@runtime_checkable
+class Dataset(Component, Protocol):
+    """Yields conversations with their split. ``load`` raises DataError on a bad root."""
+
+    def load(self) -> DatasetSplits: ...
+
+
+@runtime_checkable
+class ASR(Component, Protocol):
+    def transcribe(self, waveforms: Iterable["np.ndarray"]) -> Iterable[Transcript]:
+        """Transcribe 16 kHz mono float32 waveforms, in order."""
+        ...
+
+    def fingerprint(self) -> str:
+        """Identifies model + options for the cache key."""
+        ...
+
+
+@runtime_checkable
+class Labeller(Component, Protocol):
+    def label(self, texts: list[str]) -> list[LabelOutcome]:
+        """One outcome per text, in order: positive / negative / neutral, or an explicit failure."""
+        ...
+
+    def fingerprint(self) -> str: ...
+
+
+@runtime_checkable
+class TextClassifierModule(Protocol):
+    """A torch module: ``forward(texts) -> (logits [B, C], features [B, H])``."""
+
+    feature_dim: int
+
+    def __call__(self, texts: list[str]) -> tuple["torch.Tensor", "torch.Tensor"]: ...
+
+
+@runtime_checkable
+class TextEncoder(Component, Protocol):
+    def build_classifier(self, num_labels: int) -> TextClassifierModule:
+        """A fine-tunable encoder with a classification head; hidden layer = utterance feature."""
+        ...
+
+    def fingerprint(self) -> str: ...
+
+
+@runtime_checkable
+class SpeechEncoder(Component, Protocol):
+    def encode(self, waveforms: list["np.ndarray"]) -> list["np.ndarray"]:
+        """Frozen embeddings, one per waveform: shape (D,) or (layers, D)."""
+        ...
+
+    def fingerprint(self) -> str: ...
+
+
+@runtime_checkable
+class ContextModel(Component, Protocol):
+    def build(self, input_dim: int, num_labels: int) -> "torch.nn.Module":
+        """Module: ``forward(x [B,T,D], mask [B,T]) -> (logits [B,T,C], features [B,T,H])``
+        with attribute ``feature_dim``."""
+        ...
+
+
+@runtime_checkable
+class FusionHead(Component, Protocol):
+    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> "torch.nn.Module":
+        """Module: ``forward(text [B,T,Dt], speech [B,T,Ds], mask [B,T]) -> logits [B,T,C]``."""
+        ...
+
+
+PROTOCOLS: dict[str, type] = {
+    "dataset": Dataset,
+    "asr": ASR,
+    "labeller": Labeller,
+    "text_encoder": TextEncoder,
+    "speech_encoder": SpeechEncoder,
+    "context_model": ContextModel,
+    "fusion_head": FusionHead,
+}

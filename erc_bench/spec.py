@@ -1,0 +1,278 @@
+"""Benchmark specs: TOML, validated completely before anything heavy runs.
+
+Every error is a ``SpecError`` that prints as ``file: key.path: message``.
+The structure is checked by pydantic models that forbid unknown keys, then each
+component's ``params`` by that component's own ``Params`` model.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from erc_bench.errors import PluginError, SpecError
+from erc_bench.plugins import PluginHost, host
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_SECRET_KEY_NAMES = {"api_key", "apikey", "secret", "token", "password", "access_token", "auth_token"}
+_SECRET_VALUE = re.compile(
+    r"^(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}"
+    r"|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|[A-Za-z0-9]{40,})$"
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentRef(_Strict):
+    """A slot filled by a plugin: ``{ plugin = "name", params = { ... } }``."""
+
+    plugin: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BenchmarkSection(_Strict):
+    name: str
+    description: str = ""
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class StageTraining(_Strict):
+    """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs."""
+
+    epochs: int = Field(50, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    batch_size: int = Field(32, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+
+
+class TrainingSection(_Strict):
+    stage1: StageTraining = Field(default_factory=StageTraining)
+    stage2: StageTraining = Field(default_factory=StageTraining)
+    stage3: StageTraining = Field(default_factory=StageTraining)
+
+
+class PretrainSection(_Strict):
+    """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tune the text encoder."""
+
+    enabled: bool = True
+    corpus: ComponentRef
+    asr: ComponentRef
+    labeller: ComponentRef
+    epochs: int = Field(10, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    batch_size: int = Field(32, ge=1)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+    max_items: int | None = Field(None, ge=1)
+
+
+class DatasetEntry(_Strict):
+    plugin: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    text_source: Literal["reference", "asr"] = "reference"
+
+
+class ModelSection(_Strict):
+    modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)
+    text_encoder: ComponentRef | None = None
+    use_pretrained_text: bool = True
+    speech_encoder: ComponentRef | None = None
+    asr: ComponentRef | None = None
+    context_model: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="bigru-attention"))
+    fusion_head: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="co-attention"))
+    training: Literal["hierarchical", "joint"] = "hierarchical"
+
+
+class TrackingSection(_Strict):
+    uri: str | None = None
+    experiment: str | None = None
+
+
+class Spec(_Strict):
+    benchmark: BenchmarkSection
+    datasets: list[DatasetEntry] = Field(min_length=1)
+    model: ModelSection = Field(default_factory=ModelSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    pretrain: PretrainSection | None = None
+    tracking: TrackingSection = Field(default_factory=TrackingSection)
+
+
+class LoadedSpec(BaseModel):
+    """A validated spec, the file it came from, its raw (expanded) dict and built params."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: str
+    spec: Spec
+    raw: dict[str, Any]
+    unset_env: list[str] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _parse_override_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_override(raw: dict[str, Any], assignment: str, file: str) -> None:
+    """Apply ``key.path=value`` (TOML value, else string); list items by index."""
+    if "=" not in assignment:
+        raise SpecError(file, assignment, "--set expects key.path=value")
+    key_path, value_text = assignment.split("=", 1)
+    parts = key_path.strip().split(".")
+    node: Any = raw
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: depth + 1])
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise SpecError(file, where, f"--set: no item {part} in a list of {len(node)}")
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            raise SpecError(file, where, "--set: not a table")
+    last = parts[-1]
+    if isinstance(node, list):
+        if not last.isdigit() or int(last) >= len(node):
+            raise SpecError(file, key_path, f"--set: no item {last} in a list of {len(node)}")
+        node[int(last)] = _parse_override_value(value_text.strip())
+    elif isinstance(node, dict):
+        node[last] = _parse_override_value(value_text.strip())
+    else:
+        raise SpecError(file, key_path, "--set: parent is not a table")
+
+
+def _walk(node: Any, path: str, file: str, unset: list[str]) -> Any:
+    """Expand ``${VAR}`` and reject anything that looks like a secret."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in _SECRET_KEY_NAMES:
+                raise SpecError(
+                    file, sub, f"secrets never go in a spec; name the environment variable instead ({key}_env = \"VAR\")"
+                )
+            out[key] = _walk(value, sub, file, unset)
+        return out
+    if isinstance(node, list):
+        return [_walk(v, f"{path}.{i}", file, unset) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        if _SECRET_VALUE.match(node.strip()):
+            raise SpecError(file, path, "this value looks like an API key; put it in an environment variable")
+
+        def expand(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in os.environ:
+                return os.environ[name]
+            unset.append(f"{path}: ${{{name}}}")
+            return match.group(0)
+
+        return _ENV_REF.sub(expand, node)
+    return node
+
+
+def _loc_to_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _first_error(exc: ValidationError, prefix: str) -> tuple[str, str]:
+    err = exc.errors()[0]
+    loc = _loc_to_path(tuple(err["loc"]))
+    path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    return path, message
+
+
+def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params: dict[str, Any],
+                    plugin_host: PluginHost) -> BaseModel:
+    """Check a component name and its params against the component's own model."""
+    try:
+        registered = plugin_host.get(kind, ref_plugin)
+    except PluginError as exc:
+        raise SpecError(file, f"{key_path}.plugin", str(exc)) from None
+    try:
+        return registered.cls.Params(**params)
+    except ValidationError as exc:
+        path, message = _first_error(exc, f"{key_path}.params")
+        raise SpecError(file, path, message) from None
+
+
+def component_slots(spec: Spec) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every (key path, kind, plugin, params) the spec fills, in file order."""
+    slots: list[tuple[str, str, str, dict[str, Any]]] = []
+    for i, entry in enumerate(spec.datasets):
+        slots.append((f"datasets.{i}", "dataset", entry.plugin, entry.params))
+    model = spec.model
+    for key, kind in (("text_encoder", "text_encoder"), ("speech_encoder", "speech_encoder"), ("asr", "asr"),
+                      ("context_model", "context_model"), ("fusion_head", "fusion_head")):
+        ref = getattr(model, key)
+        if ref is not None:
+            slots.append((f"model.{key}", kind, ref.plugin, ref.params))
+    if spec.pretrain is not None:
+        for key, kind in (("corpus", "dataset"), ("asr", "asr"), ("labeller", "labeller")):
+            ref = getattr(spec.pretrain, key)
+            slots.append((f"pretrain.{key}", kind, ref.plugin, ref.params))
+    return slots
+
+
+def _check_consistency(file: str, spec: Spec) -> None:
+    model = spec.model
+    if "text" in model.modalities and model.text_encoder is None:
+        raise SpecError(file, "model.text_encoder", "required when 'text' is in model.modalities")
+    if "speech" in model.modalities and model.speech_encoder is None:
+        raise SpecError(file, "model.speech_encoder", "required when 'speech' is in model.modalities")
+    for i, entry in enumerate(spec.datasets):
+        if entry.text_source == "asr" and model.asr is None:
+            raise SpecError(file, f"datasets.{i}.text_source", "'asr' needs a [model.asr] component")
+    if model.training == "joint" and len(model.modalities) < 2:
+        raise SpecError(file, "model.training", "'joint' training fuses two modalities; list both in modalities")
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None, plugin_host: PluginHost | None = None) -> LoadedSpec:
+    """Read, override, expand and validate a spec; raises SpecError on the first problem."""
+    file = str(path)
+    p = Path(path)
+    if not p.is_file():
+        raise SpecError(file, "", "no such spec file")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(file, "", f"not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise SpecError(file, "", "not UTF-8 text") from None
+    for assignment in overrides or []:
+        apply_override(raw, assignment, file)
+    unset: list[str] = []
+    raw = _walk(raw, "", file, unset)
+    try:
+        spec = Spec(**raw)
+    except ValidationError as exc:
+        raise SpecError(file, *_first_error(exc, "")) from None
+    _check_consistency(file, spec)
+    plugin_host = plugin_host or host()
+    for key_path, kind, plugin, params in component_slots(spec):
+        validate_params(file, key_path, kind, plugin, params, plugin_host)
+    return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset)
+
+
+def require_env(loaded: LoadedSpec) -> None:
+    """Before a run: every ``${VAR}`` the spec uses must be set."""
+    if loaded.unset_env:
+        key, ref = loaded.unset_env[0].split(": ", 1)
+        raise SpecError(loaded.path, key, f"environment variable {ref} is not set; export it before running")

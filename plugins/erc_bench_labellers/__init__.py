@@ -1,0 +1,1 @@
+"""Built-in erc-bench plugin package: labellers."""

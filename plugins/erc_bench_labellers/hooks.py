@@ -1,0 +1,1 @@
+"""Registers the built-in model components (filled in by the models work)."""
