@@ -1,1 +1,14 @@
-"""Registers the built-in model components (filled in by the models work)."""
+"""Registers the built-in labellers: openai, anthropic, together, hf-local, lexicon.
+
+The modules imported here load no SDK, torch or transformers at import time.
+"""
+
+from erc_bench.hookspecs import hookimpl
+from erc_bench_labellers.local import HFLocalLabeller, LexiconLabeller
+from erc_bench_labellers.providers import AnthropicLabeller, OpenAILabeller, TogetherLabeller
+
+
+@hookimpl
+def erc_bench_register_labellers(register):
+    for cls in (OpenAILabeller, AnthropicLabeller, TogetherLabeller, HFLocalLabeller, LexiconLabeller):
+        register(cls)

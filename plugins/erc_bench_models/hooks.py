@@ -1,1 +1,29 @@
-"""Registers the built-in model components (filled in by the models work)."""
+"""Registers the built-in model components: text encoder, context models, fusion heads.
+
+Only lightweight classes are imported here; torch and transformers load when a
+component is built.
+"""
+
+from __future__ import annotations
+
+from erc_bench.hookspecs import Register, hookimpl
+from erc_bench_models.context import BiGRUAttentionContext, MeanPoolContext, NoContext
+from erc_bench_models.fusion import CoAttentionFusion, ConcatFusion, LateFusion
+from erc_bench_models.text import HFTextEncoder
+
+
+@hookimpl
+def erc_bench_register_text_encoders(register: Register) -> None:
+    register(HFTextEncoder)
+
+
+@hookimpl
+def erc_bench_register_context_models(register: Register) -> None:
+    for cls in (BiGRUAttentionContext, NoContext, MeanPoolContext):
+        register(cls)
+
+
+@hookimpl
+def erc_bench_register_fusion_heads(register: Register) -> None:
+    for cls in (CoAttentionFusion, ConcatFusion, LateFusion):
+        register(cls)

@@ -1,0 +1,172 @@
+"""The ``erc-bench`` command: a thin Typer layer over importable engine functions.
+
+Every user-fixable error is a ``UserError``: printed as one line on stderr,
+exit code 2, no traceback. Heavy libraries are imported inside commands so
+``erc-bench --help`` and ``erc-bench plugins`` stay fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from erc_bench import __version__
+from erc_bench.errors import UserError
+
+app = typer.Typer(help="Build, run and compare multimodal Emotion Recognition in Conversations systems.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
+cache_app = typer.Typer(help="Show and manage the artifact cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+console = Console()
+err_console = Console(stderr=True)
+
+SetOption = typer.Option(None, "--set", help="Override a spec key: key.path=value (TOML value). Repeatable.")
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        console.print(f"erc-bench {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def plugins() -> None:
+    """List every registered component, grouped by kind, with the package it came from."""
+    from erc_bench.plugins import host
+
+    h = host()
+    table = Table(title="erc-bench components")
+    for column in ("kind", "name", "package", "version", "plugin"):
+        table.add_column(column)
+    for kind, registry in h.registries.items():
+        for name in registry.names():
+            src = registry.entries[name].source
+            table.add_row(kind, name, src.package, src.version, src.plugin)
+    console.print(table)
+    for failure in h.failures:
+        err_console.print(f"[red]plugin failed to load[/red]: {failure.source}: {failure.error}")
+
+
+@app.command()
+def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
+             overrides: Optional[list[str]] = SetOption) -> None:
+    """Check a spec completely (structure, plugin names, each component's params) without running it."""
+    from erc_bench.spec import component_slots, load_spec
+
+    loaded = load_spec(spec, overrides)
+    console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
+                  f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
+    for unset in loaded.unset_env:
+        console.print(f"[yellow]note[/yellow]: {unset} is not set; `run` will need it")
+
+
+@app.command()
+def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
+        overrides: Optional[list[str]] = SetOption,
+        tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Artifact cache directory.")) -> None:
+    """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
+    from erc_bench.recipe import run_benchmark
+    from erc_bench.results import results_table
+    from erc_bench.spec import load_spec, require_env
+
+    loaded = load_spec(spec, overrides)
+    require_env(loaded)
+    outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console)
+    console.print(results_table(outcome))
+    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}')")
+
+
+@app.command()
+def leaderboard(experiment: Optional[str] = typer.Option(None, help="Only this MLflow experiment (benchmark)."),
+                dataset: Optional[str] = typer.Option(None, help="Only this dataset (iemocap, meld, mosi, ...)."),
+                fmt: str = typer.Option("table", "--format", help="table | csv | json | markdown"),
+                tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
+    """Every seed's test weighted F1 and mean ± std per system and dataset, beside the paper's numbers."""
+    from erc_bench import leaderboard as lb
+    from erc_bench.tracking import default_tracking_uri
+
+    if fmt not in lb.FORMATS:
+        raise UserError(f"--format: unknown format '{fmt}'; choose one of {', '.join(lb.FORMATS)}")
+    rows = lb.build(tracking_uri or default_tracking_uri(), experiment, dataset)
+    text = lb.render(rows, fmt)
+    if text is None:
+        console.print(lb.rich_table(rows))
+    else:
+        sys.stdout.write(text)
+
+
+def _cache(cache_dir: Optional[Path]):  # noqa: ANN202 - tiny helper
+    from erc_bench.cache import Cache
+
+    return Cache(cache_dir)
+
+
+CacheDirOption = typer.Option(None, "--cache-dir", help="Cache directory (default $ERC_BENCH_CACHE or ~/.cache).")
+
+
+@cache_app.command("ls")
+def cache_ls(namespace: Optional[str] = typer.Argument(None), cache_dir: Optional[Path] = CacheDirOption) -> None:
+    """List cache entries (namespace, key, size, component)."""
+    cache = _cache(cache_dir)
+    table = Table(title=f"cache {cache.root}")
+    for column in ("namespace", "key", "size", "component"):
+        table.add_column(column)
+    for entry in cache.entries(namespace):
+        table.add_row(entry.namespace, entry.key[:16], _human(entry.size), str(entry.meta.get("component", "")))
+    console.print(table)
+
+
+@cache_app.command("du")
+def cache_du(cache_dir: Optional[Path] = CacheDirOption) -> None:
+    """Disk usage per namespace."""
+    cache = _cache(cache_dir)
+    table = Table(title=f"cache {cache.root}")
+    for column in ("namespace", "entries", "size"):
+        table.add_column(column)
+    total = 0
+    for ns, (count, size) in sorted(cache.usage().items()):
+        table.add_row(ns, str(count), _human(size))
+        total += size
+    table.add_row("[bold]total[/bold]", "", _human(total))
+    console.print(table)
+
+
+@cache_app.command("clear")
+def cache_clear(namespace: Optional[str] = typer.Argument(None, help="Only this namespace."),
+                yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+                cache_dir: Optional[Path] = CacheDirOption) -> None:
+    """Delete cache entries (everything, or one namespace)."""
+    cache = _cache(cache_dir)
+    what = f"namespace '{namespace}'" if namespace else "every entry"
+    if not yes and not typer.confirm(f"Delete {what} in {cache.root}?"):
+        raise typer.Exit(1)
+    console.print(f"removed {cache.clear(namespace)} entries")
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def main() -> None:
+    """Console entry point: user errors become one line and exit code 2."""
+    try:
+        app()
+    except UserError as exc:
+        err_console.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The MERITS-L recipe, readable top to bottom: setup, pretrain, inputs, Stage I, II, III.
+
+Per benchmark: optional LLM-guided text pre-training (once). Per dataset: load,
+transcribe if asked, extract frozen speech embeddings (seed independent,
+cached). Per seed: one MLflow run with nested runs per stage. Every stage result
+is cached under a key made of the content it consumed, so an interrupted run
+resumes and a finished one replays in seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from erc_bench import stage_runner
+from erc_bench.cache import Cache
+from erc_bench.interfaces import DatasetSplits, Problem
+from erc_bench.plugins import build
+from erc_bench.spec import ComponentRef, LoadedSpec
+from erc_bench.tracking import RUN_KIND_TAG, Tracker, environment_tags
+
+
+@dataclass
+class StageScore:
+    dataset: str
+    seed: int
+    stage: str
+    metrics: dict[str, dict[str, float]]
+    best_epoch: int | None = None
+    cached: bool = False
+
+
+@dataclass
+class BenchmarkOutcome:
+    experiment: str
+    tracking_uri: str
+    scores: list[StageScore] = field(default_factory=list)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+    pretrain: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+def resolve_device(choice: str) -> str:
+    """'auto' is CUDA when present, else CPU; asking for CUDA without one is a user error."""
+    import torch
+
+    from erc_bench.errors import UserError
+
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UserError("benchmark.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return choice
+
+
+def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
+                  console: Console | None = None) -> BenchmarkOutcome:
+    """Run every dataset and seed of a validated spec; returns the scores for the results table."""
+    spec = loaded.spec
+    console = console or Console()
+    started = time.perf_counter()
+    cache = Cache(cache_dir)
+    device = resolve_device(spec.benchmark.device)
+    tracker = Tracker(tracking_uri or spec.tracking.uri, spec.tracking.experiment or spec.benchmark.name)
+    outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
+    base_tags = environment_tags(device) | {"erc_bench.system": spec.benchmark.name,
+                                           "erc_bench.spec_file": Path(loaded.path).name}
+
+    with stage_runner.progress_bar(console) as progress:
+        text_ref = spec.model.text_encoder
+        if spec.pretrain is not None and spec.pretrain.enabled and text_ref is not None:
+            text_ref, outcome.pretrain = _pretrain(loaded, text_ref, cache, tracker, base_tags, device, progress)
+
+        for index, entry in enumerate(spec.datasets):
+            dataset = build("dataset", entry.plugin, entry.params)
+            data: DatasetSplits = dataset.load()
+            inputs = stage_runner.prepare_inputs(spec, entry, data, text_ref, cache, progress)
+            outcome.problems[data.name] = list(data.problems) + inputs.problems
+            _report_problems(console, data.name, outcome.problems[data.name])
+            for seed in spec.benchmark.seeds:
+                tags = base_tags | {RUN_KIND_TAG: "dataset-seed", "erc_bench.dataset": data.name,
+                                    "erc_bench.seed": str(seed), "erc_bench.dataset_index": str(index)}
+                with tracker.run(f"{data.name}-seed{seed}", tags=tags):
+                    tracker.log_params(loaded.raw | {"seed": seed, "device": device})
+                    tracker.log_artifact(loaded.path, "spec")
+                    tracker.log_metrics(_problem_metrics(outcome.problems[data.name]))
+                    if outcome.problems[data.name]:
+                        tracker.log_dict({"problems": [p.__dict__ for p in outcome.problems[data.name]]},
+                                         "problems.json")
+                    runner = stage_runner.StageRunner(spec, data, inputs, text_ref, seed, device, cache, tracker,
+                                                      progress)
+                    for result, cached in runner.run_all():
+                        outcome.scores.append(StageScore(data.name, seed, result.stage, result.metrics,
+                                                         result.best_epoch, cached))
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker: Tracker, base_tags: dict[str, str],
+              device: str, progress: Any) -> tuple[ComponentRef, dict[str, Any]]:
+    """LLM-guided pre-training; later stages use its checkpoint when ``use_pretrained_text``."""
+    from erc_bench.pretrain import run_pretrain
+
+    section = loaded.spec.pretrain
+    assert section is not None
+    with tracker.run("pretrain", tags=base_tags | {RUN_KIND_TAG: "pretrain"}):
+        tracker.log_params({"pretrain": loaded.raw.get("pretrain", {}),
+                            "text_encoder": loaded.raw.get("model", {}).get("text_encoder", {})})
+        result = run_pretrain(section, text_ref, cache, progress=progress, device=device, tracker=tracker)
+    summary = {"checkpoint": str(result.checkpoint_dir), "labels": dict(result.label_counts),
+               "val_accuracy": result.val_accuracy, "items": result.n_items, "failed": result.n_failed}
+    if not loaded.spec.model.use_pretrained_text:
+        return text_ref, summary
+    return ComponentRef(plugin=text_ref.plugin, params=text_ref.params | {"model": str(result.checkpoint_dir)}), summary
+
+
+def _problem_metrics(problems: list[Problem]) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for problem in problems:
+        counts[f"problems/{problem.kind}"] = counts.get(f"problems/{problem.kind}", 0) + 1
+    return counts
+
+
+def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:
+    """Every defect is shown (counted per kind, first ids listed), never dropped silently."""
+    if not problems:
+        return
+    by_kind: dict[str, list[str]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem.item_id)
+    for kind, ids in sorted(by_kind.items()):
+        shown = ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
+        console.print(f"[yellow]{dataset}[/yellow]: {len(ids)} x {kind} ({shown}) - skipped, logged to MLflow")

@@ -1,0 +1,159 @@
+"""Transcripts and speech embeddings for a list of utterances, cached and streamed.
+
+The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
+
+* key every result by (component fingerprint, audio content digest: the file's
+  SHA-256 plus the clip offsets), so a rerun, or another spec sharing the same
+  component, computes nothing;
+* stream: only one chunk of decoded audio is in memory at a time, never a corpus;
+* sort pending utterances by duration (from file headers, without decoding), so
+  batches hold similar lengths and padding waste is small;
+* turn bad input into counted ``Problem`` records: ``missing-audio`` (the
+  utterance has no audio) and ``unreadable-audio`` (missing / empty / undecodable
+  / zero-length file, detail = the path and reason); those utterances are absent
+  from the returned dict, never silently.
+
+``progress`` is a plain callback ``progress(done, total)`` called after every
+chunk (and once at the start), so callers can drive a rich bar, a log line or
+nothing; see ``rich_progress`` for the rich adapter the CLI uses.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+
+from erc_bench.audio import AudioError, audio_duration, load_audio, source_digest
+from erc_bench.cache import Cache
+from erc_bench.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import numpy as np
+
+ProgressCallback = Callable[[int, int], None]
+TRANSCRIPT_NAMESPACE = "transcripts"
+EMBEDDING_NAMESPACE = "speech-embeddings"
+_MIN_CHUNK = 16
+
+
+def _chunk_size(component: Any) -> int:
+    """Utterances decoded at once: the component's own batch size, at least 16."""
+    params = getattr(component, "params", None)
+    return max(_MIN_CHUNK, int(getattr(params, "batch_size", 1) or 1))
+
+
+def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, lookup: Callable[[str], Any],
+          results: dict[str, Any], problems: list[Problem]) -> list[tuple[Utterance, str]]:
+    """Fill ``results`` from the cache; return (utterance, key) still to compute, shortest first."""
+    fingerprint = component.fingerprint()
+    pending: list[tuple[float, int, Utterance, str]] = []
+    for order, utt in enumerate(utterances):
+        if utt.audio is None:
+            problems.append(Problem("missing-audio", utt.id, "utterance has no audio"))
+            continue
+        try:
+            digest = source_digest(utt.audio)
+        except AudioError as exc:
+            problems.append(Problem("unreadable-audio", utt.id, str(exc)))
+            continue
+        key = Cache.key(namespace, component.name, fingerprint, digest)
+        hit = lookup(key)
+        if hit is not None:
+            results[utt.id] = hit
+        else:
+            pending.append((audio_duration(utt.audio), order, utt, key))
+    pending.sort(key=lambda item: (item[0], item[1]))
+    return [(utt, key) for _, _, utt, key in pending]
+
+
+def _decode_chunk(chunk: list[tuple[Utterance, str]], cache: Cache,
+                  problems: list[Problem]) -> tuple[list[tuple[Utterance, str]], list[np.ndarray]]:
+    kept, waves = [], []
+    for utt, key in chunk:
+        assert utt.audio is not None
+        try:
+            waves.append(load_audio(utt.audio, cache=cache))
+        except AudioError as exc:
+            problems.append(Problem("unreadable-audio", utt.id, str(exc)))
+            continue
+        kept.append((utt, key))
+    return kept, waves
+
+
+def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespace: str,
+         lookup: Callable[[str], Any], compute: Callable[[list[np.ndarray]], list[Any]],
+         store: Callable[[str, Any, Utterance], None], progress: ProgressCallback | None
+         ) -> tuple[dict[str, Any], list[Problem]]:
+    results: dict[str, Any] = {}
+    problems: list[Problem] = []
+    pending = _plan(utterances, namespace, component, lookup, results, problems)
+    total, done = len(pending), 0
+    if progress:
+        progress(0, total)
+    size = _chunk_size(component)
+    for start in range(0, total, size):
+        chunk = pending[start:start + size]
+        kept, waves = _decode_chunk(chunk, cache, problems)
+        outputs = compute(waves) if waves else []
+        if len(outputs) != len(kept):
+            raise RuntimeError(f"{component.name} returned {len(outputs)} results for {len(kept)} inputs")
+        for (utt, key), out in zip(kept, outputs):
+            store(key, out, utt)
+            results[utt.id] = out
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    return results, problems
+
+
+def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cache,
+                          progress: ProgressCallback | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
+    """Transcript per utterance id (cached per ASR fingerprint + audio digest) and the audio problems met."""
+
+    def lookup(key: str) -> Transcript | None:
+        value = cache.get_json(TRANSCRIPT_NAMESPACE, key)
+        return None if value is None else Transcript(**value)
+
+    def store(key: str, transcript: Transcript, utt: Utterance) -> None:
+        cache.put_json(TRANSCRIPT_NAMESPACE, key, asdict(transcript), meta={"utterance": utt.id})
+
+    return _run(utterances, cache, asr, TRANSCRIPT_NAMESPACE, lookup, lambda w: list(asr.transcribe(w)), store,
+                progress)
+
+
+def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], cache: Cache,
+                     progress: ProgressCallback | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
+    """Frozen embedding per utterance id, (D,) or (layers, D), and the audio problems met."""
+
+    def lookup(key: str) -> np.ndarray | None:
+        return cache.get_array(EMBEDDING_NAMESPACE, key)
+
+    def store(key: str, vector: np.ndarray, utt: Utterance) -> None:
+        cache.put_array(EMBEDDING_NAMESPACE, key, vector, meta={"utterance": utt.id})
+
+    return _run(utterances, cache, encoder, EMBEDDING_NAMESPACE, lookup, encoder.encode, store, progress)
+
+
+def speech_problem_summary(problems: Sequence[Problem]) -> str:
+    """One line such as ``2 unreadable-audio, 1 missing-audio`` ('no audio problems' when none)."""
+    counts = Counter(p.kind for p in problems)
+    if not counts:
+        return "no audio problems"
+    return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+
+
+@contextmanager
+def rich_progress(description: str) -> Iterator[ProgressCallback]:
+    """A rich progress bar (with ETA) exposed as a ``progress(done, total)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn()) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

@@ -1,0 +1,163 @@
+"""MLflow behind a small interface.
+
+One experiment per benchmark, one run per dataset and seed, nested runs per
+stage. Params are flattened from the spec, which the spec loader has already
+checked holds no secrets; values of keys that name secrets are dropped here as
+a second line of defence. MLflow is imported lazily: `erc-bench --help` must
+not pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+from erc_bench import __version__
+
+TRACKING_ENV = "ERC_BENCH_TRACKING_URI"
+RUN_KIND_TAG = "erc_bench.run_kind"
+_SECRETISH = ("api_key", "apikey", "secret", "token", "password")
+_MAX_PARAM = 500
+
+
+def default_store_dir() -> Path:
+    """Where the default local store lives: ``./mlruns`` under the working directory."""
+    return Path.cwd() / "mlruns"
+
+
+def default_tracking_uri() -> str:
+    """``$ERC_BENCH_TRACKING_URI``, else a SQLite store in ``./mlruns/mlflow.db`` (no server needed)."""
+    if os.environ.get(TRACKING_ENV):
+        return os.environ[TRACKING_ENV]
+    store = default_store_dir()
+    store.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{store / 'mlflow.db'}"
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """``{"a": {"b": 1}} -> {"a.b": "1"}``; lists by index; secret-named keys dropped."""
+    out: dict[str, str] = {}
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            if any(s in str(key).lower() for s in _SECRETISH) and not str(key).lower().endswith("_env"):
+                continue
+            out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, sub in enumerate(value):
+            out.update(flatten(sub, f"{prefix}.{i}"))
+    else:
+        text = str(value)
+        out[prefix] = text if len(text) <= _MAX_PARAM else text[: _MAX_PARAM - 3] + "..."
+    return out
+
+
+def git_commit(path: Path | None = None) -> str:
+    """The commit of the erc-bench checkout (or 'unknown' for an installed wheel)."""
+    where = path or Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 else "unknown"
+
+
+def environment_tags(device: str) -> dict[str, str]:
+    """Git commit, erc-bench / plugin / torch versions and device, for every run."""
+    from erc_bench.plugins import host
+
+    tags = {
+        "erc_bench.version": __version__,
+        "erc_bench.git_commit": git_commit(),
+        "erc_bench.device": device,
+        "python": platform.python_version(),
+    }
+    for reg in host().registries.values():
+        for entry in reg.entries.values():
+            tags[f"plugin.{entry.source.package}"] = entry.source.version
+    try:
+        import importlib.metadata as md
+
+        tags["torch"] = md.version("torch")
+    except Exception:  # noqa: BLE001 - torch missing only matters to the runs that need it
+        pass
+    return tags
+
+
+class Tracker:
+    """A thin wrapper over the MLflow fluent API, with nested runs as context managers."""
+
+    def __init__(self, uri: str | None, experiment: str) -> None:
+        import mlflow
+
+        self.mlflow = mlflow
+        self.uri = uri or default_tracking_uri()
+        mlflow.set_tracking_uri(self.uri)
+        existing = mlflow.get_experiment_by_name(experiment)
+        if existing is None:
+            artifact_location = None
+            if self.uri.startswith("sqlite:///") and not os.environ.get(TRACKING_ENV):
+                artifact_location = (Path(self.uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+            experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_location)
+        else:
+            experiment_id = existing.experiment_id
+        self.experiment_id = experiment_id
+        self.experiment = experiment
+
+    @contextlib.contextmanager
+    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
+        with self.mlflow.start_run(run_name=name, experiment_id=self.experiment_id, nested=nested,
+                                   tags=tags or {}) as active:
+            yield active.info.run_id
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        flat = flatten(params)
+        items = list(flat.items())
+        for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
+            self.mlflow.log_params(dict(items[start:start + 100]))
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        clean = {k: float(v) for k, v in metrics.items() if v is not None}
+        if clean:
+            self.mlflow.log_metrics(clean, step=step)
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        self.mlflow.set_tags(tags)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self.mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        self.mlflow.log_text(text, artifact_file)
+
+    def log_dict(self, value: dict[str, Any], artifact_file: str) -> None:
+        self.mlflow.log_dict(value, artifact_file)
+
+    def log_confusion_png(self, matrix: Any, labels: list[str], artifact_file: str, title: str) -> None:
+        """Render a confusion matrix with matplotlib (Agg) and log it as a PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(labels), 1.0 + 0.8 * len(labels)))
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.set_title(title, fontsize=9)
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(row):
+                ax.text(j, i, str(int(count)), ha="center", va="center", fontsize=8)
+        fig.tight_layout()
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / Path(artifact_file).name
+            fig.savefig(target, dpi=100)
+            plt.close(fig)
+            parent = str(Path(artifact_file).parent)
+            self.log_artifact(target, None if parent == "." else parent)

@@ -1,0 +1,82 @@
+"""An example third-party erc-bench plugin.
+
+It registers, through the same ``erc_bench`` entry-point group as the
+built-ins, a labeller (``keyword``: silver labels from word lists) and a
+fusion head (``gated``: a learned per-utterance gate between text and speech).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from erc_bench.hookspecs import hookimpl
+from erc_bench.interfaces import LabelOutcome
+
+
+class KeywordLabeller:
+    """Labels a transcript by counting positive and negative keywords."""
+
+    name = "keyword"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        positive: list[str] = ["good", "great", "love", "happy", "wonderful", "thanks"]
+        negative: list[str] = ["bad", "hate", "awful", "sad", "angry", "terrible"]
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def fingerprint(self) -> str:
+        return f"keyword:{self.params.model_dump_json()}"
+
+    def label(self, texts: list[str]) -> list[LabelOutcome]:
+        out = []
+        for text in texts:
+            words = text.lower().split()
+            score = sum(w.strip(".,!?") in self.params.positive for w in words) - sum(
+                w.strip(".,!?") in self.params.negative for w in words)
+            label = "positive" if score > 0 else "negative" if score < 0 else "neutral"
+            out.append(LabelOutcome(label=label, raw=text))
+        return out
+
+
+class GatedFusion:
+    """fused = g * text + (1 - g) * speech, with g a sigmoid of both, then a linear classifier."""
+
+    name = "gated"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        d_model: int = 64
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def build(self, text_dim: int, speech_dim: int, num_labels: int):  # noqa: ANN201 - torch imported lazily
+        import torch
+        from torch import nn
+
+        d = self.params.d_model
+
+        class _Gated(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.text, self.speech = nn.Linear(text_dim, d), nn.Linear(speech_dim, d)
+                self.gate, self.out = nn.Linear(2 * d, d), nn.Linear(d, num_labels)
+
+            def forward(self, text, speech, mask):  # noqa: ANN001, ANN202
+                t, s = torch.tanh(self.text(text)), torch.tanh(self.speech(speech))
+                g = torch.sigmoid(self.gate(torch.cat([t, s], dim=-1)))
+                return self.out(g * t + (1 - g) * s)
+
+        return _Gated()
+
+
+@hookimpl
+def erc_bench_register_labellers(register) -> None:  # noqa: ANN001
+    register(KeywordLabeller)
+
+
+@hookimpl
+def erc_bench_register_fusion_heads(register) -> None:  # noqa: ANN001
+    register(GatedFusion)

@@ -1,0 +1,111 @@
+"""Shared pieces of the dataset plugins: corpus facts, layout errors, split assembly.
+
+Kept free of numpy/torch so ``erc-bench plugins`` stays fast; no audio is decoded
+while loading a dataset (only paths are recorded), which keeps ``load()`` cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from erc_bench.errors import DataError
+from erc_bench.interfaces import SPLITS, Conversation, DatasetSplits, Problem, Utterance
+
+SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
+                 "val": "validation", "dev": "validation", "development": "validation", "test": "test"}
+
+
+@dataclass(frozen=True)
+class CorpusSource:
+    """Where a licensed corpus comes from; quoted by every layout error."""
+
+    title: str
+    obtain: str
+    licence: str
+
+
+IEMOCAP_SOURCE = CorpusSource("IEMOCAP", "request it with the release form at https://sail.usc.edu/iemocap/",
+                              "research licence from USC SAIL")
+MELD_SOURCE = CorpusSource("MELD", "download MELD.Raw from https://github.com/declare-lab/MELD", "GPL-3.0")
+MOSI_SOURCE = CorpusSource("CMU-MOSI", "download it with the CMU MultimodalSDK "
+                           "(https://github.com/CMU-MultiComp-Lab/CMU-MultimodalSDK)", "research use only")
+
+
+def layout_error(source: CorpusSource, expected: Path | str, layout: str) -> DataError:
+    """One-line DataError: which path was expected, the layout, where to get the corpus, its licence."""
+    return DataError(f"{source.title}: expected {expected} ({layout}); {source.obtain} - licence: {source.licence}")
+
+
+def require_dir(source: CorpusSource, path: Path, layout: str) -> Path:
+    if not path.is_dir():
+        raise layout_error(source, path, layout)
+    return path
+
+
+def resolve_root(root: str | None, source: CorpusSource, layout: str) -> Path:
+    """The corpus root as a Path; a missing/unset root is a DataError, never a traceback."""
+    if not root:
+        raise layout_error(source, "params.root (unset)", layout)
+    return require_dir(source, Path(root).expanduser(), layout)
+
+
+def normalise_split(value: str) -> str | None:
+    return SPLIT_ALIASES.get(value.strip().lower())
+
+
+def read_csv_rows(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Header + rows of a UTF-8 CSV (a BOM is tolerated); unreadable -> DataError naming the file."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            return [h.strip() for h in (reader.fieldnames or [])], rows
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{what}: cannot read {path}: {exc}") from None
+
+
+def conversation_list(groups: dict[str, list[Utterance]]) -> list[Conversation]:
+    """Conversations in first-seen order; utterance ``position`` renumbered 0..n-1 in order."""
+    conversations = []
+    for conv_id, utterances in groups.items():
+        for pos, utt in enumerate(utterances):
+            utt.position = pos
+        conversations.append(Conversation(conv_id, utterances))
+    return conversations
+
+
+def empty_splits() -> dict[str, list[Conversation]]:
+    return {split: [] for split in SPLITS}
+
+
+def check_text(utt: Utterance, problems: list[Problem]) -> None:
+    """Empty reference text is reported (the utterance is kept: ASR or speech may still use it)."""
+    if not utt.text.strip():
+        problems.append(Problem("empty-text", utt.id, "no reference transcript"))
+
+
+def finish(name: str, labels: list[str], splits: dict[str, list[Conversation]],
+           problems: list[Problem]) -> DatasetSplits:
+    """Drop empty conversations and wrap the result."""
+    cleaned = {s: [c for c in convs if c.utterances] for s, convs in splits.items()}
+    return DatasetSplits(name=name, labels=list(labels), splits=cleaned, problems=problems)
+
+
+AUDIO_POLICY_DOC = ("'auto' uses the clip folder when present (a missing folder is one problem, a missing clip one "
+                    "problem each); 'require' makes a missing folder a DataError; 'off' never looks (text-only)")
+
+
+def clip_index(folder: Path, policy: str, source: CorpusSource, layout: str,
+               problems: list[Problem]) -> set[str] | None:
+    """File names in a clip folder, or None when audio is off or (policy 'auto') the folder is absent."""
+    if policy == "off":
+        return None
+    if not folder.is_dir():
+        if policy == "require":
+            raise layout_error(source, folder, layout)
+        problems.append(Problem("missing-audio-folder", str(folder), "no clips; utterances are text-only"))
+        return None
+    return {entry.name for entry in os.scandir(folder)}

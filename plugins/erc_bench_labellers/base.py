@@ -1,0 +1,119 @@
+"""What every caching labeller shares: cache lookup, ordering, usage, dry run.
+
+``CachedLabeller.label`` looks every transcript up in the SQLite label cache,
+asks the subclass to compute only the missing ones (``_compute``), stores the
+definitive outcomes as they arrive (a crash loses at most one flush) and
+returns one outcome per input, in order. Duplicated transcripts are sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from erc_bench.interfaces import LabelOutcome
+from erc_bench_labellers.pricing import DryRunEstimate, Usage, cost_usd, estimate_tokens
+from erc_bench_labellers.prompting import render_prompt
+from erc_bench_labellers.store import LabelStore, label_key
+
+log = logging.getLogger("erc_bench.labellers")
+
+Computed = tuple[str, LabelOutcome, int, int]
+"""(cache key, outcome, prompt tokens, completion tokens) yielded by ``_compute``."""
+
+_FLUSH_EVERY = 100
+EXPECTED_ANSWER_TOKENS = 2
+
+
+class CachedLabeller:
+    """Base of the LLM labellers: subclasses set ``name`` and implement ``_compute`` and ``_model_id``."""
+
+    name: ClassVar[str]
+    params: Any
+    batch_billing: bool = False
+
+    def __init__(self, params: Any) -> None:
+        self.params = params
+        self.usage = Usage()
+        self._label_store: LabelStore | None = None
+
+    # ------------------------------------------------------------ identity
+    def _model_id(self) -> str:
+        return str(self.params.model)
+
+    def _prompt_template(self) -> str:
+        return str(self.params.prompt)
+
+    def fingerprint(self) -> str:
+        return label_key(self.name, self._model_id(), self._prompt_template(), "")[:16] + f":{self.name}"
+
+    def _key(self, text: str) -> str:
+        return label_key(self.name, self._model_id(), self._prompt_template(), text.strip())
+
+    @property
+    def store(self) -> LabelStore:
+        if self._label_store is None:
+            self._label_store = LabelStore(getattr(self.params, "cache_path", None))
+        return self._label_store
+
+    # ------------------------------------------------------------ subclass API
+    def _compute(self, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+        """Label ``(key, prompt)`` pairs not in the cache; yield each result as it is known."""
+        raise AttributeError(f"{type(self).__name__} must define _compute")
+
+    # ------------------------------------------------------------------ flow
+    def _plan(self, texts: list[str]) -> tuple[list[str | None], dict[str, str], dict[str, LabelOutcome]]:
+        keys: list[str | None] = []
+        prompts: dict[str, str] = {}
+        for text in texts:
+            if not text or not text.strip():
+                keys.append(None)
+                continue
+            key = self._key(text)
+            keys.append(key)
+            prompts.setdefault(key, render_prompt(self._prompt_template(), text))
+        cached = {k: s.outcome for k, s in self.store.get_many(prompts).items()}
+        return keys, prompts, cached
+
+    def label(self, texts: list[str]) -> list[LabelOutcome]:
+        keys, prompts, known = self._plan(list(texts))
+        pending = [(k, p) for k, p in prompts.items() if k not in known]
+        buffer: list[Computed] = []
+        try:
+            for item in self._compute(pending):
+                key, outcome, p_tok, c_tok = item
+                known[key] = outcome
+                self._account(p_tok, c_tok)
+                buffer.append(item)
+                if len(buffer) >= _FLUSH_EVERY:
+                    self.store.put_many(self.name, self._model_id(), buffer)
+                    buffer = []
+        finally:
+            self.store.put_many(self.name, self._model_id(), buffer)
+        out: list[LabelOutcome] = []
+        for key in keys:
+            if key is None:
+                out.append(LabelOutcome(None, "failed", detail="empty transcript: nothing to label"))
+            else:
+                out.append(known.get(key) or LabelOutcome(None, "failed", detail="no result returned"))
+        return out
+
+    def _account(self, prompt_tokens: int, completion_tokens: int) -> None:
+        self.usage.prompt_tokens += prompt_tokens
+        self.usage.completion_tokens += completion_tokens
+        self.usage.cost_usd = cost_usd(self._model_id(), self.usage.prompt_tokens, self.usage.completion_tokens,
+                                       batch=self.batch_billing)
+
+    def estimate(self, texts: list[str]) -> DryRunEstimate:
+        """Requests, tokens and cost a ``label(texts)`` call would spend; sends nothing."""
+        keys, prompts, known = self._plan(list(texts))
+        pending = [p for k, p in prompts.items() if k not in known]
+        prompt_tokens = sum(estimate_tokens(p) for p in pending)
+        answer = min(getattr(self.params, "max_tokens", EXPECTED_ANSWER_TOKENS), EXPECTED_ANSWER_TOKENS)
+        completion_tokens = answer * len(pending)
+        return DryRunEstimate(
+            transcripts=sum(k is not None for k in keys), cached=sum(1 for k in keys if k in known),
+            requests=len(pending), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
+            cost_usd=cost_usd(self._model_id(), prompt_tokens, completion_tokens, batch=self.batch_billing),
+            model=self._model_id(), mode=str(getattr(self.params, "mode", "local")))

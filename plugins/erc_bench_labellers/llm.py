@@ -1,0 +1,139 @@
+"""Shared machinery of the hosted-LLM labellers (openai, anthropic, together).
+
+Params common to all three live in ``LLMParams``; a provider module subclasses
+``LLMLabeller`` and supplies the client and the request/response mapping. The
+policy - temperature 0, one prompt template, our own retries (the SDK's are
+disabled with ``max_retries=0``), bounded concurrency, the SQLite cache - lives
+here once. API keys come only from the environment variable named by
+``api_key_env``; they are never stored on the params, so a params repr, a log
+line or an MLflow param cannot contain one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from erc_bench.errors import SecretError
+from erc_bench.interfaces import LabelOutcome
+from erc_bench_labellers.base import CachedLabeller, Computed, log
+from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
+from erc_bench_labellers.retry import RetriesExhausted, RetryPolicy
+
+NO_KEY_PLACEHOLDER = "not-needed"
+"""Sent as the key when ``api_key_env = ""``: for local OpenAI-compatible servers (vLLM, Ollama, llama.cpp)."""
+
+
+class LLMParams(BaseModel):
+    """Params shared by the hosted-LLM labellers. Secrets are named (``api_key_env``), never given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    prompt: str = Field(DEFAULT_PROMPT, description="template containing {transcript}")
+    base_url: str | None = Field(None, description="another endpoint speaking the provider's wire format")
+    api_key_env: str = Field("", description="environment variable holding the key; '' = no key (local servers)")
+    mode: Literal["online", "batch"] = "online"
+    concurrency: int = Field(8, ge=1, le=256)
+    max_retries: int = Field(5, ge=0)
+    retry_base_delay: float = Field(1.0, ge=0)
+    retry_max_delay: float = Field(60.0, gt=0)
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    max_tokens: int = Field(16, ge=1)
+    cache_path: str | None = Field(None, description="SQLite label cache; default <cache dir>/labels.sqlite")
+    batch_poll_interval: float = Field(30.0, gt=0)
+    batch_max_wait: float | None = Field(None, gt=0, description="seconds to wait for a batch; rerun resumes")
+    batch_max_requests: int = Field(50_000, ge=1)
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_has_placeholder(cls, value: str) -> str:
+        return check_template(value)
+
+
+class LLMLabeller(CachedLabeller):
+    """Online (thread pool) and batch labelling through one provider SDK."""
+
+    default_key_env: str = ""
+    supports_batch: bool = True
+
+    def __init__(self, params: LLMParams) -> None:
+        super().__init__(params)
+        self.params: LLMParams = params
+        self.batch_billing = params.mode == "batch"
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------- secrets
+    def _api_key(self) -> str:
+        env = self.params.api_key_env
+        if env == "":
+            return NO_KEY_PLACEHOLDER
+        value = os.environ.get(env, "").strip()
+        if not value:
+            raise SecretError(f"the {self.name} labeller needs an API key: set the environment variable {env} "
+                              f"(or point params.api_key_env at another variable)")
+        return value
+
+    def retry_policy(self) -> RetryPolicy:
+        key = self._api_key()
+        return RetryPolicy(self.params.max_retries, self.params.retry_base_delay, self.params.retry_max_delay,
+                           secrets=[key] if key != NO_KEY_PLACEHOLDER else [])
+
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client(self._api_key())
+            return self._client
+
+    # ------------------------------------------------------- provider hooks
+    def _make_client(self, api_key: str) -> Any:
+        raise AttributeError(f"{type(self).__name__} must define _make_client")
+
+    def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
+        """One request: (answer text, prompt tokens, completion tokens); MalformedResponse on a bad body."""
+        raise AttributeError(f"{type(self).__name__} must define _request")
+
+    # ---------------------------------------------------------------- flow
+    def _compute(self, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+        if not pending:
+            return
+        if self.params.mode == "batch":
+            from erc_bench_labellers.batch import run_batches
+
+            yield from run_batches(self, pending)
+            return
+        client, policy = self.client(), self.retry_policy()
+        with ThreadPoolExecutor(max_workers=self.params.concurrency, thread_name_prefix=f"label-{self.name}") as pool:
+            futures = {pool.submit(self._label_one, client, policy, prompt): key for key, prompt in pending}
+            try:
+                for future in as_completed(futures):
+                    outcome, p_tok, c_tok = future.result()
+                    yield futures[future], outcome, p_tok, c_tok
+            finally:
+                for future in futures:
+                    future.cancel()
+
+    def _note_retry(self, reason: str) -> None:
+        with self._lock:
+            self.usage.retries += 1
+        log.warning("%s: retrying after %s", self.name, reason)
+
+    def _label_one(self, client: Any, policy: RetryPolicy, prompt: str) -> tuple[LabelOutcome, int, int]:
+        try:
+            raw, p_tok, c_tok = policy.call(lambda: self._request(client, prompt), on_retry=self._note_retry)
+        except RetriesExhausted as exc:
+            log.warning("%s: giving up after %d attempt(s): %s", self.name, exc.attempts, exc.reason)
+            return LabelOutcome(None, "failed", detail=f"{exc.reason} (after {exc.attempts} attempt(s))"), 0, 0
+        with self._lock:
+            self.usage.requests += 1
+        return parse_answer(raw), p_tok, c_tok
+
+    def _account(self, prompt_tokens: int, completion_tokens: int) -> None:
+        with self._lock:
+            super()._account(prompt_tokens, completion_tokens)

