@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from erc_bench import __version__
@@ -50,12 +50,12 @@ def plugins() -> None:
             table.add_row(kind, name, src.package, src.version, src.plugin)
     console.print(table)
     for failure in h.failures:
-        err_console.print(f"[red]plugin failed to load[/red]: {failure.source}: {failure.error}")
+        err_console.print(f"[red]plugin failed to load[/red]: {escape(str(failure.source))}: {escape(failure.error)}")
 
 
 @app.command()
 def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
-             overrides: Optional[list[str]] = SetOption) -> None:
+             overrides: list[str] | None = SetOption) -> None:
     """Check a spec completely (structure, plugin names, each component's params) without running it."""
     from erc_bench.spec import component_slots, load_spec
 
@@ -63,14 +63,14 @@ def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
     console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
                   f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
     for unset in loaded.unset_env:
-        console.print(f"[yellow]note[/yellow]: {unset} is not set; `run` will need it")
+        console.print(f"[yellow]note[/yellow]: {escape(unset)} is not set; `run` will need it")
 
 
 @app.command()
 def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
-        overrides: Optional[list[str]] = SetOption,
-        tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
-        cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Artifact cache directory.")) -> None:
+        overrides: list[str] | None = SetOption,
+        tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Artifact cache directory.")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
     from erc_bench.recipe import run_benchmark
     from erc_bench.results import results_table
@@ -84,10 +84,10 @@ def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
 
 
 @app.command()
-def leaderboard(experiment: Optional[str] = typer.Option(None, help="Only this MLflow experiment (benchmark)."),
-                dataset: Optional[str] = typer.Option(None, help="Only this dataset (iemocap, meld, mosi, ...)."),
+def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLflow experiment (benchmark)."),
+                dataset: str | None = typer.Option(None, help="Only this dataset (iemocap, meld, mosi, ...)."),
                 fmt: str = typer.Option("table", "--format", help="table | csv | json | markdown"),
-                tracking_uri: Optional[str] = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
+                tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
     """Every seed's test weighted F1 and mean ± std per system and dataset, beside the paper's numbers."""
     from erc_bench import leaderboard as lb
     from erc_bench.tracking import default_tracking_uri
@@ -102,7 +102,26 @@ def leaderboard(experiment: Optional[str] = typer.Option(None, help="Only this M
         sys.stdout.write(text)
 
 
-def _cache(cache_dir: Optional[Path]):  # noqa: ANN202 - tiny helper
+@app.command()
+def compare(run_a: str = typer.Argument(..., help="MLflow run id (a dataset-seed run or one stage run)."),
+            run_b: str = typer.Argument(..., help="MLflow run id to compare against."),
+            stage: str | None = typer.Option(None, help="Stage to compare (default: the final fusion stage)."),
+            split: str = typer.Option("test", help="Split whose predictions are compared."),
+            method: str = typer.Option("bootstrap", help="bootstrap (paired) | randomization (approximate)."),
+            resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap / permutation rounds."),
+            tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
+    """Paired significance test of two runs on the same utterances: p-value, WF1 difference and its 95% interval."""
+    from erc_bench.compare import compare_runs
+    from erc_bench.tracking import default_tracking_uri
+
+    result, a, b = compare_runs(tracking_uri or default_tracking_uri(), run_a, run_b, split, stage, method, resamples)
+    console.print(f"A = {a.label}\nB = {b.label}\n{split}: {result.n_items} paired utterances, {result.method}, "
+                  f"{result.n_resamples} rounds")
+    console.print(f"WF1(A) - WF1(B) = {100 * result.delta:+.2f} points, 95% interval "
+                  f"[{100 * result.ci_low:+.2f}, {100 * result.ci_high:+.2f}], p = {result.p_value:.4f}")
+
+
+def _cache(cache_dir: Path | None):  # noqa: ANN202 - tiny helper
     from erc_bench.cache import Cache
 
     return Cache(cache_dir)
@@ -112,7 +131,7 @@ CacheDirOption = typer.Option(None, "--cache-dir", help="Cache directory (defaul
 
 
 @cache_app.command("ls")
-def cache_ls(namespace: Optional[str] = typer.Argument(None), cache_dir: Optional[Path] = CacheDirOption) -> None:
+def cache_ls(namespace: str | None = typer.Argument(None), cache_dir: Path | None = CacheDirOption) -> None:
     """List cache entries (namespace, key, size, component)."""
     cache = _cache(cache_dir)
     table = Table(title=f"cache {cache.root}")
@@ -124,7 +143,7 @@ def cache_ls(namespace: Optional[str] = typer.Argument(None), cache_dir: Optiona
 
 
 @cache_app.command("du")
-def cache_du(cache_dir: Optional[Path] = CacheDirOption) -> None:
+def cache_du(cache_dir: Path | None = CacheDirOption) -> None:
     """Disk usage per namespace."""
     cache = _cache(cache_dir)
     table = Table(title=f"cache {cache.root}")
@@ -139,9 +158,9 @@ def cache_du(cache_dir: Optional[Path] = CacheDirOption) -> None:
 
 
 @cache_app.command("clear")
-def cache_clear(namespace: Optional[str] = typer.Argument(None, help="Only this namespace."),
+def cache_clear(namespace: str | None = typer.Argument(None, help="Only this namespace."),
                 yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-                cache_dir: Optional[Path] = CacheDirOption) -> None:
+                cache_dir: Path | None = CacheDirOption) -> None:
     """Delete cache entries (everything, or one namespace)."""
     cache = _cache(cache_dir)
     what = f"namespace '{namespace}'" if namespace else "every entry"
@@ -159,12 +178,25 @@ def _human(size: int) -> str:
     return f"{value:.1f} GiB"
 
 
+def _mount_area_commands() -> None:
+    """Commands owned by the data, speech and pre-training areas live in their own modules."""
+    from erc_bench import cli_pretrain, cli_speech
+    from erc_bench.cli_data import data_app
+
+    app.add_typer(data_app, name="data")
+    cli_speech.register(app)
+    cli_pretrain.register(app)
+
+
+_mount_area_commands()
+
+
 def main() -> None:
     """Console entry point: user errors become one line and exit code 2."""
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[red]error[/red]: {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

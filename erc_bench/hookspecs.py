@@ -7,7 +7,7 @@ discovering plugins never loads weights or imports torch.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

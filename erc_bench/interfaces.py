@@ -15,8 +15,9 @@ Heavy imports (torch, transformers, SDKs) happen inside methods.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -136,7 +137,7 @@ class Dataset(Component, Protocol):
 
 @runtime_checkable
 class ASR(Component, Protocol):
-    def transcribe(self, waveforms: Iterable["np.ndarray"]) -> Iterable[Transcript]:
+    def transcribe(self, waveforms: Iterable[np.ndarray]) -> Iterable[Transcript]:
         """Transcribe 16 kHz mono float32 waveforms, in order."""
         ...
 
@@ -160,7 +161,7 @@ class TextClassifierModule(Protocol):
 
     feature_dim: int
 
-    def __call__(self, texts: list[str]) -> tuple["torch.Tensor", "torch.Tensor"]: ...
+    def __call__(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 @runtime_checkable
@@ -174,7 +175,7 @@ class TextEncoder(Component, Protocol):
 
 @runtime_checkable
 class SpeechEncoder(Component, Protocol):
-    def encode(self, waveforms: list["np.ndarray"]) -> list["np.ndarray"]:
+    def encode(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """Frozen embeddings, one per waveform: shape (D,) or (layers, D)."""
         ...
 
@@ -183,7 +184,7 @@ class SpeechEncoder(Component, Protocol):
 
 @runtime_checkable
 class ContextModel(Component, Protocol):
-    def build(self, input_dim: int, num_labels: int) -> "torch.nn.Module":
+    def build(self, input_dim: int, num_labels: int) -> torch.nn.Module:
         """Module: ``forward(x [B,T,D], mask [B,T]) -> (logits [B,T,C], features [B,T,H])``
         with attribute ``feature_dim``."""
         ...
@@ -191,7 +192,7 @@ class ContextModel(Component, Protocol):
 
 @runtime_checkable
 class FusionHead(Component, Protocol):
-    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> "torch.nn.Module":
+    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> torch.nn.Module:
         """Module: ``forward(text [B,T,Dt], speech [B,T,Ds], mask [B,T]) -> logits [B,T,C]``."""
         ...
 

@@ -15,8 +15,9 @@ permutation p-value (swap the two systems' predictions per utterance at random).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -77,13 +78,13 @@ def accuracy(gold: Sequence[Any], pred: Sequence[Any]) -> float:
         raise ValueError(f"gold has {len(gold)} items, predictions {len(pred)}")
     if not gold:
         return 0.0
-    return float(np.mean([g == p for g, p in zip(gold, pred)]))
+    return float(np.mean([g == p for g, p in zip(gold, pred, strict=True)]))
 
 
 def per_class_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str] | None = None) -> dict[str, float]:
     labels = _label_set(labels, gold, pred)
     f1 = _per_class_f1(confusion_matrix(gold, pred, labels))
-    return {label: float(v) for label, v in zip(labels, f1)}
+    return {label: float(v) for label, v in zip(labels, f1, strict=True)}
 
 
 def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:
@@ -94,7 +95,7 @@ def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Seq
         "weighted_f1": float(_weighted_f1_from_cm(cm)),
         "accuracy": float(np.trace(cm) / total) if total else 0.0,
     }
-    for label, f1 in zip(labels, _per_class_f1(cm)):
+    for label, f1 in zip(labels, _per_class_f1(cm), strict=True):
         out[f"f1/{label}"] = float(f1)
     out["n"] = float(total)
     return out

@@ -70,14 +70,15 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     base_tags = environment_tags(device) | {"erc_bench.system": spec.benchmark.name,
                                            "erc_bench.spec_file": Path(loaded.path).name}
 
+    # Preflight: every corpus is loaded (cheap: no audio is decoded) before hours of pre-training, so a
+    # missing dataset fails now, saying which path and how to obtain it.
+    corpora: list[DatasetSplits] = [build("dataset", e.plugin, e.params).load() for e in spec.datasets]
     with stage_runner.progress_bar(console) as progress:
         text_ref = spec.model.text_encoder
         if spec.pretrain is not None and spec.pretrain.enabled and text_ref is not None:
             text_ref, outcome.pretrain = _pretrain(loaded, text_ref, cache, tracker, base_tags, device, progress)
 
-        for index, entry in enumerate(spec.datasets):
-            dataset = build("dataset", entry.plugin, entry.params)
-            data: DatasetSplits = dataset.load()
+        for index, (entry, data) in enumerate(zip(spec.datasets, corpora, strict=False)):
             inputs = stage_runner.prepare_inputs(spec, entry, data, text_ref, cache, progress)
             outcome.problems[data.name] = list(data.problems) + inputs.problems
             _report_problems(console, data.name, outcome.problems[data.name])
@@ -115,7 +116,9 @@ def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker:
                "val_accuracy": result.val_accuracy, "items": result.n_items, "failed": result.n_failed}
     if not loaded.spec.model.use_pretrained_text:
         return text_ref, summary
-    return ComponentRef(plugin=text_ref.plugin, params=text_ref.params | {"model": str(result.checkpoint_dir)}), summary
+    # The checkpoint replaces the encoder's weights; a random_config (tiny test models) would shadow it.
+    params = {k: v for k, v in text_ref.params.items() if k != "random_config"}
+    return ComponentRef(plugin=text_ref.plugin, params=params | {"model": str(result.checkpoint_dir)}), summary
 
 
 def _problem_metrics(problems: list[Problem]) -> dict[str, float]:

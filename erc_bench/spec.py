@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from erc_bench.errors import PluginError, SpecError
@@ -161,9 +161,8 @@ def _walk(node: Any, path: str, file: str, unset: list[str]) -> Any:
         for key, value in node.items():
             sub = f"{path}.{key}" if path else str(key)
             if str(key).lower() in _SECRET_KEY_NAMES:
-                raise SpecError(
-                    file, sub, f"secrets never go in a spec; name the environment variable instead ({key}_env = \"VAR\")"
-                )
+                hint = f'({key}_env = "VAR")'
+                raise SpecError(file, sub, f"secrets never go in a spec; name the environment variable instead {hint}")
             out[key] = _walk(value, sub, file, unset)
         return out
     if isinstance(node, list):
@@ -244,10 +243,18 @@ def _check_consistency(file: str, spec: Spec) -> None:
         raise SpecError(file, "model.training", "'joint' training fuses two modalities; list both in modalities")
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None, plugin_host: PluginHost | None = None) -> LoadedSpec:
-    """Read, override, expand and validate a spec; raises SpecError on the first problem."""
-    file = str(path)
-    p = Path(path)
+def _merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; a component slot (a table naming ``plugin``) and any other value (lists
+    included) in the child replace the base's, so params of one plugin never leak into another."""
+    out = dict(base)
+    for key, value in child.items():
+        mergeable = isinstance(value, dict) and "plugin" not in value and isinstance(out.get(key), dict)
+        out[key] = _merge(out[key], value) if mergeable else value
+    return out
+
+
+def _read_toml(p: Path, file: str, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Parse a spec; ``extends = "other.toml"`` (relative to this file) inherits and overrides another."""
     if not p.is_file():
         raise SpecError(file, "", "no such spec file")
     try:
@@ -256,6 +263,24 @@ def load_spec(path: str | Path, overrides: list[str] | None = None, plugin_host:
         raise SpecError(file, "", f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise SpecError(file, "", "not UTF-8 text") from None
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise SpecError(file, "extends", "must be a path to another spec")
+    parent_path = (p.parent / parent).resolve()
+    if parent_path in seen:
+        raise SpecError(file, "extends", f"circular extends through {parent_path.name}")
+    if not parent_path.is_file():
+        raise SpecError(file, "extends", f"no such spec file: {parent_path}")
+    return _merge(_read_toml(parent_path, str(parent_path), (*seen, p.resolve())), raw)
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None,
+              plugin_host: PluginHost | None = None) -> LoadedSpec:
+    """Read, override, expand and validate a spec; raises SpecError on the first problem."""
+    file = str(path)
+    raw = _read_toml(Path(path), file)
     for assignment in overrides or []:
         apply_override(raw, assignment, file)
     unset: list[str] = []

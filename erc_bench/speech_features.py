@@ -13,17 +13,19 @@ The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
   / zero-length file, detail = the path and reason); those utterances are absent
   from the returned dict, never silently.
 
-``progress`` is a plain callback ``progress(done, total)`` called after every
-chunk (and once at the start), so callers can drive a rich bar, a log line or
-nothing; see ``rich_progress`` for the rich adapter the CLI uses.
+``progress`` is either a rich ``Progress`` (a task named after the component is
+added and advanced, as the recipe does) or a plain callback ``progress(done,
+total)`` called once at the start and after every chunk (a log line, a test
+counter); ``rich_progress`` gives a standalone bar with ETA as such a callback.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from erc_bench.audio import AudioError, audio_duration, load_audio, source_digest
 from erc_bench.cache import Cache
@@ -33,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
 ProgressCallback = Callable[[int, int], None]
+ProgressLike = Any  # rich.progress.Progress or ProgressCallback
 TRANSCRIPT_NAMESPACE = "transcripts"
 EMBEDDING_NAMESPACE = "speech-embeddings"
 _MIN_CHUNK = 16
@@ -82,10 +85,24 @@ def _decode_chunk(chunk: list[tuple[Utterance, str]], cache: Cache,
     return kept, waves
 
 
+def _as_callback(progress: ProgressLike | None, description: str) -> ProgressCallback | None:
+    """Accept a rich Progress (adds a task) or a ``(done, total)`` callback."""
+    if progress is None or not hasattr(progress, "add_task"):
+        return progress
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return update
+
+
 def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespace: str,
          lookup: Callable[[str], Any], compute: Callable[[list[np.ndarray]], list[Any]],
-         store: Callable[[str, Any, Utterance], None], progress: ProgressCallback | None
+         store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None
          ) -> tuple[dict[str, Any], list[Problem]]:
+    verb = "transcribing" if namespace == TRANSCRIPT_NAMESPACE else "embedding speech"
+    progress = _as_callback(progress, f"{verb} ({component.name})")
     results: dict[str, Any] = {}
     problems: list[Problem] = []
     pending = _plan(utterances, namespace, component, lookup, results, problems)
@@ -99,7 +116,7 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
         outputs = compute(waves) if waves else []
         if len(outputs) != len(kept):
             raise RuntimeError(f"{component.name} returned {len(outputs)} results for {len(kept)} inputs")
-        for (utt, key), out in zip(kept, outputs):
+        for (utt, key), out in zip(kept, outputs, strict=True):
             store(key, out, utt)
             results[utt.id] = out
         done += len(chunk)
@@ -109,7 +126,7 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
 
 
 def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cache,
-                          progress: ProgressCallback | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
+                          progress: ProgressLike | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
     """Transcript per utterance id (cached per ASR fingerprint + audio digest) and the audio problems met."""
 
     def lookup(key: str) -> Transcript | None:
@@ -124,7 +141,7 @@ def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cach
 
 
 def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], cache: Cache,
-                     progress: ProgressCallback | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
+                     progress: ProgressLike | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
     """Frozen embedding per utterance id, (D,) or (layers, D), and the audio problems met."""
 
     def lookup(key: str) -> np.ndarray | None:

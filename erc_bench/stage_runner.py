@@ -13,8 +13,9 @@ import contextlib
 import csv
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -148,7 +149,8 @@ class StageRunner:
             lambda: stages.train_joint(context, fusion, stage1["text"].features, stage1["speech"].features,
                                        self.data, cfg, self.seed, self.device, self.progress))
 
-    def _stage(self, name: str, cfg: StageTraining, key_parts: dict[str, Any], train: Any) -> Iterator[tuple[Any, bool]]:
+    def _stage(self, name: str, cfg: StageTraining, key_parts: dict[str, Any],
+               train: Any) -> Iterator[tuple[Any, bool]]:
         """Train (or read back) one stage, log it as a nested run, and return its result."""
         from erc_bench.stages import StageResult
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import types
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -26,7 +26,7 @@ def _isolated_stores(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 
 
 @pytest.fixture
-def plugin_host() -> Iterator["object"]:
+def plugin_host() -> Iterator[object]:
     """The process-wide plugin host, reset afterwards so registrations never leak between tests."""
     from erc_bench import plugins
 

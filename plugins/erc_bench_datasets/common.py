@@ -7,6 +7,7 @@ while loading a dataset (only paths are recorded), which keeps ``load()`` cheap.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,21 @@ def normalise_split(value: str) -> str | None:
 
 
 def read_csv_rows(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
-    """Header + rows of a UTF-8 CSV (a BOM is tolerated); unreadable -> DataError naming the file."""
+    """Header + rows of a CSV; unreadable -> DataError naming the file.
+
+    UTF-8 (a BOM is tolerated); a file that is not valid UTF-8 is read as cp1252, the
+    usual encoding of spreadsheet exports, rather than refused.
+    """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            return [h.strip() for h in (reader.fieldnames or [])], rows
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        rows = list(reader)
+        return [h.strip() for h in (reader.fieldnames or [])], rows
+    except (OSError, csv.Error) as exc:
         raise DataError(f"{what}: cannot read {path}: {exc}") from None
 
 

@@ -80,6 +80,10 @@ class LLMLabeller(CachedLabeller):
                               f"(or point params.api_key_env at another variable)")
         return value
 
+    def check_ready(self) -> None:
+        """Fail fast (SecretError naming the variable) before any expensive step runs."""
+        self._api_key()
+
     def retry_policy(self) -> RetryPolicy:
         key = self._api_key()
         return RetryPolicy(self.params.max_retries, self.params.retry_base_delay, self.params.retry_max_delay,

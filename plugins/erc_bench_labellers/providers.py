@@ -114,9 +114,10 @@ class OpenAILabeller(LLMLabeller):
 
 
 class AnthropicParams(LLMParams):
-    model: str = "claude-3-5-haiku-latest"
+    model: str = "claude-haiku-4-5"
     api_key_env: str = "ANTHROPIC_API_KEY"
     batch_max_requests: int = Field(100_000, ge=1)
+    send_temperature: bool = Field(True, description="send temperature 0; false for models that reject it")
 
 
 class AnthropicLabeller(LLMLabeller):
@@ -132,8 +133,11 @@ class AnthropicLabeller(LLMLabeller):
                                    max_retries=0)
 
     def _body(self, prompt: str) -> dict[str, Any]:
-        return {"model": self.params.model, "max_tokens": self.params.max_tokens, "temperature": 0,
-                "messages": [{"role": "user", "content": prompt}]}
+        body: dict[str, Any] = {"model": self.params.model, "max_tokens": self.params.max_tokens,
+                                "messages": [{"role": "user", "content": prompt}]}
+        if self.params.send_temperature:
+            body["temperature"] = 0
+        return body
 
     @staticmethod
     def _answer(message: Any) -> tuple[str, int, int]:
@@ -144,7 +148,10 @@ class AnthropicLabeller(LLMLabeller):
             raise MalformedResponse(f"unexpected message body ({type(exc).__name__})") from None
 
     def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
-        return self._answer(_checked_call(lambda: client.messages.create(**self._body(prompt))))
+        body = self._body(prompt)
+        extra = {"temperature": body.pop("temperature")} if "temperature" in body else None
+        # this SDK version no longer types ``temperature``; the Messages API still accepts it in the body
+        return self._answer(_checked_call(lambda: client.messages.create(**body, extra_body=extra)))
 
     def _batch_submit(self, client: Any, items: list[tuple[str, str]]) -> str:
         requests = [{"custom_id": key, "params": self._body(prompt)} for key, prompt in items]
@@ -179,7 +186,7 @@ class TogetherParams(LLMParams):
 
 
 class TogetherLabeller(LLMLabeller):
-    """Chat completions via the ``together`` SDK (v2+ OpenAI-style client); online mode only."""
+    """Chat completions via the ``together`` SDK; online only. ``base_url`` is the host (the SDK adds /v1)."""
 
     name = "together"
     Params = TogetherParams

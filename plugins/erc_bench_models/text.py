@@ -14,8 +14,9 @@ No torch or transformers import happens until ``build_classifier``.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -70,7 +71,8 @@ class HFTextEncoder:
         hidden_dim: int = Field(256, ge=1, description="hidden layer width = utterance feature size")
         dropout: float = Field(0.1, ge=0, lt=1)
         random_config: dict[str, Any] | None = Field(
-            None, description="build a randomly initialised encoder: transformers config with 'model_type'")
+            None, description="random init from this transformers config (needs 'model_type'); model then only "
+            "supplies the tokenizer unless tokenizer is set")
 
         @field_validator("random_config")
         @classmethod

@@ -10,8 +10,9 @@ of ``hf-text`` loads again: encoder and tokenizer in Hugging Face format, plus
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -74,8 +75,9 @@ class HFTextClassifier(nn.Module):
         """
         config = json.loads((directory / HEAD_CONFIG).read_text())
         if int(config["hidden_dim"]) != self.feature_dim:
-            raise UserError(f"{directory}: its classification head has hidden_dim {config['hidden_dim']}, "
-                            f"the text encoder params ask for {self.feature_dim}; set hidden_dim = {config['hidden_dim']}")
+            saved = config["hidden_dim"]
+            raise UserError(f"{directory}: its classification head has hidden_dim {saved}, the text encoder "
+                            f"params ask for {self.feature_dim}; set hidden_dim = {saved}")
         weights = load_file(str(directory / HEAD_WEIGHTS))
         self.hidden.load_state_dict({k[len("hidden."):]: v for k, v in weights.items() if k.startswith("hidden.")})
         same_labels = self.labels is not None and config.get("labels") == self.labels

@@ -43,6 +43,7 @@ class CareNetwork(nn.Module):
 
         wavlm_config = WavLMConfig(**(wavlm_overrides or {}))
         roberta_config = RobertaConfig(**(roberta_overrides or {}))
+        roberta_config._attn_implementation = "sdpa"  # layers are used standalone, outside RobertaModel
         hidden = wavlm_config.hidden_size
         if roberta_config.hidden_size != hidden:
             raise ValueError(f"WavLM hidden size {hidden} != RoBERTa hidden size {roberta_config.hidden_size}")
@@ -94,7 +95,7 @@ class CareNetwork(nn.Module):
             acoustic, position_bias = layer(acoustic, position_bias=position_bias)
             acoustic_layers.append(acoustic)
         semantic = trunk
-        for down, layer, up in zip(self.downblock, self.common_model, self.upblock):
+        for down, layer, up in zip(self.downblock, self.common_model, self.upblock, strict=True):
             shortened = down(semantic.transpose(1, 2)).transpose(1, 2)
             semantic = up(_layer_output(layer(shortened)).transpose(1, 2)).transpose(1, 2)
             semantic = self._match_length(semantic, trunk.shape[1])

@@ -2,10 +2,14 @@
 
 Any wav2vec2 / HuBERT / WavLM checkpoint (hub id or local folder). Hidden states
 are mean-pooled over the frames that cover real audio: frame counts come from the
-model's own convolution arithmetic, so padding frames never enter the mean. The
-attention mask is passed only where the checkpoint's feature extractor asks for
-one (base models were trained without it and expect zero padding); batches are
-sorted by length inside ``encode`` so padding stays small either way.
+model's own convolution arithmetic, so padding frames never enter the mean.
+Batches are sorted by length. Where the checkpoint's feature extractor uses an
+attention mask, padding is masked and a batched clip gets its one-at-a-time
+embedding. Base models (wav2vec2-base, HuBERT/WavLM-base) were trained without a
+mask and normalise over time, so padding would make a clip's embedding depend on
+its batch neighbours; for them each clip is zero-padded to the next whole
+``bucket_seconds`` and batched only with clips of the same bucket, which keeps
+embeddings (and the cache) a function of the clip alone.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from erc_bench.cache import canonical_json, digest_text
 from erc_bench.errors import UserError
 from erc_bench.interfaces import SAMPLE_RATE
-from erc_bench_speech.torch_util import centre_crop, torch_device
+from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches, torch_device
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -30,6 +34,7 @@ class HfSslParams(BaseModel):
     layer: int | Literal["all"] = Field(-1, description="hidden-state index (0 = CNN features) or 'all'")
     batch_size: int = Field(8, ge=1)
     max_seconds: float = Field(30.0, gt=0)
+    bucket_seconds: float = Field(1.0, gt=0, description="padding granularity for models without a mask")
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
@@ -67,24 +72,30 @@ class HfSslEncoder:
         if self._model is None:
             self._load()
         clips = [centre_crop(np.asarray(w, dtype=np.float32), self.params.max_seconds) for w in waveforms]
-        order = sorted(range(len(clips)), key=lambda i: clips[i].size)
+        masked = bool(getattr(self._extractor, "return_attention_mask", False))
+        bucket = None if masked else int(self.params.bucket_seconds * SAMPLE_RATE)
         out: list[np.ndarray | None] = [None] * len(clips)
-        size = self.params.batch_size
-        for start in range(0, len(order), size):
-            idx = order[start:start + size]
-            for i, vec in zip(idx, self._encode_batch([clips[i] for i in idx])):
+        for idx in length_batches([c.size for c in clips], self.params.batch_size, bucket):
+            for i, vec in zip(idx, self._encode_batch([clips[i] for i in idx], bucket), strict=True):
                 out[i] = vec
         return [v for v in out if v is not None]
 
-    def _encode_batch(self, clips: list[np.ndarray]) -> list[np.ndarray]:
+    def _encode_batch(self, clips: list[np.ndarray], bucket: int | None) -> list[np.ndarray]:
+        import numpy as np
         import torch
 
-        inputs = self._extractor(clips, sampling_rate=SAMPLE_RATE, padding=True, return_tensors="pt",
-                                 return_attention_mask=True)
         lengths = torch.tensor([c.size for c in clips])
+        if bucket is not None:  # normalise on the real samples, then pad to the bucket with zeros
+            width = bucket_width(max(c.size for c in clips), bucket)
+            normalised = [self._extractor(c, sampling_rate=SAMPLE_RATE)["input_values"][0] for c in clips]
+            clips = [np.pad(np.asarray(c, dtype=np.float32), (0, width - c.size)) for c in normalised]
+            inputs = {"input_values": torch.from_numpy(np.stack(clips))}
+        else:
+            inputs = self._extractor(clips, sampling_rate=SAMPLE_RATE, padding=True, return_tensors="pt",
+                                     return_attention_mask=True)
         kwargs: dict[str, Any] = {"input_values": inputs["input_values"].to(self._device),
                                   "output_hidden_states": True}
-        if getattr(self._extractor, "return_attention_mask", False):
+        if bucket is None:
             kwargs["attention_mask"] = inputs["attention_mask"].to(self._device)
         with torch.no_grad():
             hidden = self._model(**kwargs).hidden_states

@@ -1,1 +1,25 @@
-"""Registers the built-in model components (filled in by the models work)."""
+"""Registers the built-in speech components: faster-whisper ASR and four frozen speech encoders.
+
+Only light modules are imported here (pydantic params, no torch / CTranslate2),
+so listing plugins stays fast; weights load on first use.
+"""
+
+from __future__ import annotations
+
+from erc_bench.hookspecs import Register, hookimpl
+from erc_bench_speech.acoustic_stats import AcousticStatsEncoder
+from erc_bench_speech.asr import FasterWhisperASR
+from erc_bench_speech.care import CareEncoder
+from erc_bench_speech.hf_ssl import HfSslEncoder
+from erc_bench_speech.whisper_encoder import WhisperEncoder
+
+
+@hookimpl
+def erc_bench_register_asr(register: Register) -> None:
+    register(FasterWhisperASR)
+
+
+@hookimpl
+def erc_bench_register_speech_encoders(register: Register) -> None:
+    for cls in (CareEncoder, HfSslEncoder, WhisperEncoder, AcousticStatsEncoder):
+        register(cls)

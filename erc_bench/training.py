@@ -1,0 +1,185 @@
+"""The one training loop every stage shares: seeding, device, AdamW + cross-entropy,
+model selection on validation weighted F1, and the final evaluation.
+
+Test data is never touched while training: each epoch evaluates the
+validation split only, the best epoch's weights are kept, and only after the
+last epoch are those weights evaluated on every split (test included, once).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from erc_bench.errors import UserError
+from erc_bench.interfaces import SPLITS
+from erc_bench.metrics import classification_metrics, confusion_matrix
+from erc_bench.stage_result import StageResult
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from erc_bench.spec import StageTraining
+
+ProgressCallback = Callable[[str, dict[str, float]], None]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy, torch (CPU and every CUDA device); deterministic cuDNN."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` -> CUDA when present, else CPU; asking for CUDA without one is a user error."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' was requested but no CUDA device is available; use device = \"auto\"")
+    return resolved
+
+
+@dataclass
+class Batch:
+    """Model inputs for some items, with the gold labels of their scored utterances.
+
+    When the model outputs one row per position (``[B, T, C]``), ``mask [B, T]``
+    selects the real utterances; ``ids`` and ``gold`` follow that row-major order.
+    """
+
+    ids: list[str]
+    gold: torch.Tensor
+    inputs: tuple[Any, ...]
+    mask: torch.Tensor | None = None
+
+
+Collate = Callable[[Sequence[Any]], Batch]
+
+
+def run_batch(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flattened ``(logits [N, C], features [N, H])``; a model returning only logits gives them as features."""
+    out = model(*batch.inputs)
+    logits, features = out if isinstance(out, tuple) else (out, out)
+    if batch.mask is not None:
+        logits, features = logits[batch.mask], features[batch.mask]
+    return logits, features
+
+
+class _Reporter:
+    """Adapts ``progress``: a rich ``Progress`` (one task per stage) or a ``callback(stage, record)``."""
+
+    def __init__(self, progress: Any, stage: str, epochs: int) -> None:
+        self.progress, self.stage, self.task = progress, stage, None
+        if progress is not None and hasattr(progress, "add_task"):
+            self.task = progress.add_task(stage, total=epochs)
+
+    def epoch(self, record: dict[str, float]) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1,
+                                 description=f"{self.stage} val WF1 {record['val_weighted_f1']:.3f}")
+        elif callable(self.progress):
+            self.progress(self.stage, record)
+
+
+@dataclass
+class Evaluation:
+    ids: list[str]
+    gold: list[int]
+    pred: list[int]
+    features: np.ndarray
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, items: Sequence[Any], collate: Collate, batch_size: int) -> Evaluation:
+    """Predictions and features of ``items`` in eval mode, in order."""
+    model.eval()
+    ids: list[str] = []
+    gold: list[int] = []
+    pred: list[int] = []
+    features: list[np.ndarray] = []
+    for start in range(0, len(items), batch_size):
+        batch = collate(items[start:start + batch_size])
+        logits, feats = run_batch(model, batch)
+        ids.extend(batch.ids)
+        gold.extend(batch.gold.tolist())
+        pred.extend(logits.argmax(dim=-1).tolist())
+        features.append(feats.detach().float().cpu().numpy())
+    matrix = np.concatenate(features) if features else np.zeros((0, 0), dtype=np.float32)
+    return Evaluation(ids, gold, pred, matrix)
+
+
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Collate, labels: list[str],
+        cfg: StageTraining, seed: int, progress: Any = None, keep_features: bool = True
+        ) -> tuple[StageResult, nn.Module]:
+    """Train ``model`` on ``items['train']``; select the epoch by validation weighted F1.
+
+    Returns the result (metrics, predictions and, unless ``keep_features`` is
+    False, features of every split with the selected weights) and the model
+    holding those weights.
+    """
+    if not items.get("train"):
+        raise UserError(f"{stage}: no training utterances (all missing, unlabelled, or an empty train split)")
+    if not items.get("validation"):
+        raise UserError(f"{stage}: no validation utterances; model selection needs a validation split")
+    started = time.perf_counter()
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    order_rng = np.random.default_rng(seed)
+    reporter = _Reporter(progress, stage, cfg.epochs)
+    train, history = items["train"], []
+    best_wf1, best_epoch, best_state = -1.0, 0, _snapshot(model)
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        order = order_rng.permutation(len(train))
+        for start in range(0, len(train), cfg.batch_size):
+            batch = collate([train[i] for i in order[start:start + cfg.batch_size]])
+            if batch.gold.numel() == 0:
+                continue
+            logits, _ = run_batch(model, batch)
+            loss = loss_fn(logits, batch.gold)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * batch.gold.numel()
+            count += batch.gold.numel()
+        val = evaluate(model, items["validation"], collate, cfg.batch_size)
+        val_metrics = classification_metrics([labels[g] for g in val.gold], [labels[p] for p in val.pred], labels)
+        record = {"epoch": epoch, "train_loss": total / max(count, 1), "val_weighted_f1": val_metrics["weighted_f1"],
+                  "val_accuracy": val_metrics["accuracy"]}
+        history.append(record)
+        reporter.epoch(record)
+        if val_metrics["weighted_f1"] > best_wf1:
+            best_wf1, best_epoch, best_state = val_metrics["weighted_f1"], epoch, _snapshot(model)
+    model.load_state_dict(best_state)
+    result = StageResult(stage=stage, labels=list(labels), metrics={}, predictions={}, confusion={}, features={},
+                         best_epoch=best_epoch, history=history, state_dict=best_state)
+    for split in SPLITS:  # the only place test items are evaluated: once, with the selected weights
+        if not items.get(split):
+            continue
+        ev = evaluate(model, items[split], collate, cfg.batch_size)
+        gold = [labels[g] for g in ev.gold]
+        pred = [labels[p] for p in ev.pred]
+        result.metrics[split] = classification_metrics(gold, pred, labels)
+        result.confusion[split] = confusion_matrix(gold, pred, labels).tolist()
+        result.predictions[split] = list(zip(ev.ids, gold, pred, strict=True))
+        if keep_features:
+            result.features.update({uid: ev.features[n] for n, uid in enumerate(ev.ids)})
+    result.seconds = time.perf_counter() - started
+    return result, model

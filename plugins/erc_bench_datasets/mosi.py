@@ -1,0 +1,140 @@
+"""CMU-MOSI (Zadeh et al. 2016): 93 opinion monologues, 2199 clips, binary sentiment.
+
+Layout under ``root``::
+
+    label.csv                                   (``label_file``) columns video_id, clip_id, text, label,
+                                                annotation, mode (extra columns are ignored)
+    Audio/WAV_16000/Segmented/{video_id}_{clip_id}.wav      (``audio_dir``; the CMU_MOSI.zip layout)
+
+Labels: sentiment score in [-3, 3]; ``negative`` for [-3, 0), ``positive`` for [0, 3]
+(the raw score is kept in ``meta["score"]``). A score that is not a number in [-3, 3]
+is an ``unknown-label`` problem. Each video is one conversation (a monologue), its
+clips ordered by ``clip_id`` numerically.
+
+Folds (video ids from the CMU MultimodalSDK standard folds, see ``mosi_folds``):
+
+* ``paper`` (default, MERITS-L): test = the 31 standard test videos; the other 62 are
+  sorted by video id (plain string order) and the **last 13 are validation**, the
+  first 49 train.
+* ``52-10-31``: the SDK's standard train / validation / test lists.
+* ``label-file``: the ``mode`` column of the label file (train / valid / test).
+
+A video id in the label file that no fold list knows is an ``unknown-video`` problem.
+``audio`` as for MELD: ``auto`` (default), ``require`` or ``off``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from erc_bench.interfaces import AudioSource, DatasetSplits, Problem, Utterance
+
+from .common import (
+    MOSI_SOURCE,
+    check_text,
+    clip_index,
+    conversation_list,
+    empty_splits,
+    finish,
+    layout_error,
+    normalise_split,
+    read_csv_rows,
+    resolve_root,
+)
+from .mosi_folds import STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
+
+LABELS = ["negative", "positive"]
+REQUIRED_COLUMNS = ("video_id", "clip_id", "text", "label")
+N_PAPER_VALIDATION = 13
+
+
+def fold_of(fold: str) -> dict[str, str]:
+    """Video id -> split for the ``paper`` or ``52-10-31`` fold."""
+    if fold == "52-10-31":
+        groups = {"train": STANDARD_TRAIN, "validation": STANDARD_VALIDATION, "test": STANDARD_TEST}
+    else:
+        rest = sorted(STANDARD_TRAIN + STANDARD_VALIDATION)
+        groups = {"train": tuple(rest[:-N_PAPER_VALIDATION]), "validation": tuple(rest[-N_PAPER_VALIDATION:]),
+                  "test": STANDARD_TEST}
+    return {video: split for split, videos in groups.items() for video in videos}
+
+
+def binary_label(score: float) -> str:
+    return "negative" if score < 0 else "positive"
+
+
+class MosiParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root: str | None = Field(None, description="CMU-MOSI folder holding the label file and audio")
+    label_file: str = "label.csv"
+    audio_dir: str = "Audio/WAV_16000/Segmented"
+    fold: Literal["paper", "52-10-31", "label-file"] = "paper"
+    audio: Literal["auto", "require", "off"] = "auto"
+
+
+class Mosi:
+    """CMU-MOSI, binary sentiment, one conversation per video."""
+
+    name: ClassVar[str] = "mosi"
+    Params: ClassVar[type[BaseModel]] = MosiParams
+
+    def __init__(self, params: MosiParams) -> None:
+        self.params = params
+
+    def load(self) -> DatasetSplits:
+        p = self.params
+        layout = (f"{p.label_file} with columns video_id, clip_id, text, label, annotation, mode; "
+                  f"audio in {p.audio_dir}/")
+        root = resolve_root(p.root, MOSI_SOURCE, layout)
+        label_path = root / p.label_file
+        if not label_path.is_file():
+            raise layout_error(MOSI_SOURCE, label_path, layout)
+        header, rows = read_csv_rows(label_path, "CMU-MOSI")
+        needed = REQUIRED_COLUMNS + (("mode",) if p.fold == "label-file" else ())
+        missing = [c for c in needed if c not in header]
+        if missing:
+            raise layout_error(MOSI_SOURCE, label_path, f"{layout}; missing column(s) {', '.join(missing)}")
+        problems: list[Problem] = []
+        audio_dir = root / p.audio_dir
+        clips = clip_index(audio_dir, p.audio, MOSI_SOURCE, layout, problems)
+        video_split = fold_of(p.fold) if p.fold != "label-file" else {}
+        keyed: dict[str, list[tuple[int, Utterance]]] = {s: [] for s in ("train", "validation", "test")}
+        for line_no, row in enumerate(rows, start=2):
+            video, clip = (row.get("video_id") or "").strip(), (row.get("clip_id") or "").strip()
+            utt_id = f"{video}_{clip}"
+            split = normalise_split(row.get("mode") or "") if p.fold == "label-file" else video_split.get(video)
+            if split is None:
+                problems.append(Problem("unknown-video", utt_id, f"line {line_no}: video not in fold '{p.fold}'"))
+                continue
+            try:
+                score = float(row["label"])
+                clip_number = int(float(clip))
+            except ValueError:
+                problems.append(Problem("unknown-label", utt_id, f"line {line_no}: label '{row['label']}'"))
+                continue
+            if not math.isfinite(score) or not -3.0 <= score <= 3.0:
+                problems.append(Problem("unknown-label", utt_id, f"score {score} outside [-3, 3]"))
+                continue
+            name = f"{utt_id}.wav"
+            audio = None
+            if clips is not None:
+                if name in clips:
+                    audio = AudioSource(str(audio_dir / name))
+                else:
+                    problems.append(Problem("missing-audio", utt_id, str(audio_dir / name)))
+            utterance = Utterance(id=utt_id, conversation_id=video, position=clip_number,
+                                  text=(row.get("text") or "").strip(), label=binary_label(score), speaker=video,
+                                  audio=audio, meta={"score": score, "annotation": row.get("annotation", "")})
+            check_text(utterance, problems)
+            keyed[split].append((clip_number, utterance))
+        splits = empty_splits()
+        for split, items in keyed.items():
+            groups: dict[str, list[Utterance]] = {}
+            for _, utterance in sorted(items, key=lambda item: (item[1].conversation_id, item[0])):
+                groups.setdefault(utterance.conversation_id, []).append(utterance)
+            splits[split] = conversation_list(groups)
+        return finish(self.name, LABELS, splits, problems)

@@ -1,0 +1,131 @@
+"""The bundled demo corpus, ``data info`` and the plugin registrations."""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections import Counter
+from pathlib import Path
+
+import soundfile as sf
+import typer
+from erc_bench_datasets.demo import DEMO_DIR
+from typer.testing import CliRunner
+
+from erc_bench.cli_data import data_app
+from erc_bench.datainfo import dataset_info, parse_param, resolve_params
+from erc_bench.errors import UserError
+from erc_bench.plugins import build, host
+
+
+def test_all_datasets_registered() -> None:
+    names = set(host().registries["dataset"].names())
+    assert {"iemocap", "meld", "mosi", "csv", "audio-folder", "demo", "demo-unlabelled"} <= names
+
+
+def test_demo_loads_fast_with_required_counts() -> None:
+    start = time.perf_counter()
+    data = build("dataset", "demo").load()
+    elapsed = time.perf_counter() - start
+    assert elapsed < 5.0
+    assert data.labels == ["angry", "happy", "sad", "neutral"] and not data.problems
+    conversations = [c for s in data.splits.values() for c in s]
+    utterances = [u for c in conversations for u in c.utterances]
+    assert len(conversations) >= 40 and len(utterances) >= 400
+    assert {s: len(c) for s, c in data.splits.items()} == {"train": 28, "validation": 10, "test": 10}
+    for split in data.splits:  # every class present in every split
+        assert set(Counter(u.label for u in data.utterances(split))) == set(data.labels)
+    assert all(len({u.speaker for u in c.utterances}) == 2 for c in conversations)
+    assert all(u.audio is not None and Path(u.audio.path).is_file() for u in utterances)
+    cues = Counter(u.meta["cue"] for u in utterances)
+    assert cues["voice"] >= 60 and cues["words"] >= 30 and cues["none"] >= 10  # emotion not always in the words
+    ambiguous = [u for u in utterances if u.text == "Okay."]
+    assert len({u.label for u in ambiguous}) >= 3  # same words, different emotions
+
+
+def test_demo_audio_and_size() -> None:
+    info = sf.info(str(DEMO_DIR / "audio" / "demo_c01_u00.flac"))
+    assert (info.samplerate, info.channels, info.format) == (16_000, 1, "FLAC")
+    total = sum(p.stat().st_size for p in DEMO_DIR.rglob("*") if p.is_file())
+    assert total <= 20 * 1024 * 1024
+
+
+def test_demo_unlabelled_pool() -> None:
+    pool = build("dataset", "demo-unlabelled").load()
+    utts = pool.utterances("train")
+    assert len(utts) >= 150 and not pool.problems
+    assert all(u.label is None and u.text == "" and 1.0 <= u.meta["valence"] <= 7.0 for u in utts)
+    with open(DEMO_DIR / "pool" / "metadata.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    by_word = {}
+    for row in rows:  # valence follows word sentiment
+        polarity = "pos" if "wonderful" in row["Transcript"] or "brilliant" in row["Transcript"] else \
+            "neg" if "disaster" in row["Transcript"] or "awful" in row["Transcript"] else None
+        if polarity:
+            by_word.setdefault(polarity, []).append(float(row["EmoVal"]))
+    assert min(by_word["pos"]) > max(by_word["neg"])
+
+
+def test_data_info_counts_and_cli() -> None:
+    report = dataset_info("demo")
+    assert report.total_utterances == sum(c.utterances for c in report.splits.values()) >= 400
+    assert sum(report.label_counts["test"].values()) == report.splits["test"].utterances
+    app = typer.Typer()
+    app.add_typer(data_app, name="data")
+    result = CliRunner().invoke(app, ["data", "info", "demo"])
+    assert result.exit_code == 0, result.output
+    assert f"dataset 'demo' - {report.total_utterances} utterances" in result.output
+    assert "neutral" in result.output and "problems: none" in result.output
+
+
+def test_data_info_params_and_errors(tmp_path: Path) -> None:
+    assert parse_param("classes=6") == ("classes", 6) and parse_param("fold=loso-2") == ("fold", "loso-2")
+    cls, params = resolve_params("iemocap", root=str(tmp_path), params=["classes=6", "fold=loso-3"])
+    assert cls.name == "iemocap" and (params.root, params.classes, params.fold) == (str(tmp_path), 6, "loso-3")
+    for call, message in (
+        (lambda: resolve_params("demo", root="x"), "has no 'root' param"),
+        (lambda: resolve_params("iemocap", params=["classes=5"]), "dataset 'iemocap': classes"),
+        (lambda: resolve_params("iemocap", params=["colour=red"]), "unknown param"),
+        (lambda: resolve_params("iemcap"), "did you mean 'iemocap'"),
+        (lambda: dataset_info("meld", root=str(tmp_path / "none")), "GPL-3.0"),
+    ):
+        try:
+            call()
+        except UserError as exc:
+            assert message in str(exc)
+        else:
+            raise AssertionError(f"expected a UserError with {message!r}")
+
+
+def test_data_info_from_spec(tmp_path: Path, register_plugin) -> None:  # noqa: ANN001
+    from pydantic import BaseModel, ConfigDict
+
+    from erc_bench.hookspecs import hookimpl
+
+    class _Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    class _Encoder:  # a stand-in text encoder so the spec validates without the models plugin
+        name, Params = "spec-test-encoder", _Params
+
+    @hookimpl
+    def erc_bench_register_text_encoders(register):  # noqa: ANN001, ANN202
+        register(_Encoder)
+
+    register_plugin("spec-test", erc_bench_register_text_encoders=erc_bench_register_text_encoders)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("conversation_id,utterance_id,text,label,split\nc,u,Hi.,calm,test\nc,v,Ho.,tense,test\n",
+                        encoding="utf-8")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f'[benchmark]\nname = "t"\n\n[[datasets]]\nplugin = "csv"\n'
+                    f'params = {{ manifest = "{manifest}", labels = ["tense", "calm"] }}\n\n'
+                    '[model]\nmodalities = ["text"]\ntext_encoder = { plugin = "spec-test-encoder" }\n',
+                    encoding="utf-8")
+    report = dataset_info("csv", spec=str(spec))
+    assert report.labels == ["tense", "calm"] and report.label_counts["test"] == {"tense": 1, "calm": 1}
+    try:
+        dataset_info("meld", spec=str(spec))
+    except UserError as exc:
+        assert "no dataset slot uses 'meld'" in str(exc)
+    else:
+        raise AssertionError("expected a UserError")

@@ -1,0 +1,115 @@
+"""MLflow tracking and the leaderboard, read back from real stores (SQLite and a real server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from erc_bench import leaderboard as lb
+from erc_bench.tracking import RUN_KIND_TAG, Tracker, flatten
+
+
+def _log_fake_benchmark(uri: str, system: str, scores: dict[int, float]) -> None:
+    tracker = Tracker(uri, system)
+    for seed, wf1 in scores.items():
+        tags = {RUN_KIND_TAG: "dataset-seed", "erc_bench.system": system, "erc_bench.dataset": "iemocap",
+                "erc_bench.seed": str(seed)}
+        with tracker.run(f"iemocap-seed{seed}", tags=tags):
+            tracker.log_params({"model": {"fusion_head": {"plugin": "co-attention"}}, "seed": seed})
+            with tracker.run("stage3-fusion", nested=True):
+                tracker.log_metrics({"test/weighted_f1": wf1})
+            tracker.log_metrics({"stage3-fusion/test/weighted_f1": wf1, "stage3-fusion/validation/weighted_f1": 0.5})
+
+
+def test_flatten_drops_secret_values_keeps_variable_names() -> None:
+    flat = flatten({"labeller": {"params": {"api_key_env": "OPENAI_API_KEY", "api_key": "x", "token": "y"}},
+                    "datasets": [{"plugin": "csv"}], "seeds": [0, 1]})
+    assert flat == {"labeller.params.api_key_env": "OPENAI_API_KEY", "datasets.0.plugin": "csv", "seeds": "[0, 1]"}
+
+
+def test_leaderboard_reads_every_seed_and_marks_reference_rows(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _log_fake_benchmark(uri, "my-system", {0: 0.80, 1: 0.90, 2: 0.85})
+    rows = lb.build(uri, dataset="iemocap")
+    measured = [r for r in rows if r.source == "measured"]
+    assert len(measured) == 1
+    row = measured[0]
+    assert row.system == "my-system" and row.stage == "stage3-fusion"
+    assert row.seeds == pytest.approx({0: 80.0, 1: 90.0, 2: 85.0})
+    assert row.mean == pytest.approx(85.0) and row.std == pytest.approx(5.0)
+    reference = {(r.system, r.stage): r.reference for r in rows if r.source.startswith("reference")}
+    assert reference[("MERITS-L", "stage3-fusion")] == 86.48
+    assert reference[("MERITS-L", "stage2-text")] == 83.85
+    assert reference[("SMIN", "final")] == 87.47
+    as_json = json.loads(lb.render(rows, "json"))
+    assert {"system": "my-system", "dataset": "iemocap", "stage": "stage3-fusion", "source": "measured",
+            "seeds": {"0": 80.0, "1": 90.0, "2": 85.0}, "mean": 85.0, "std": 5.0} in as_json
+    markdown = lb.render(rows, "markdown")
+    assert "| iemocap | my-system | stage3-fusion | 0: 80.00, 1: 90.00, 2: 85.00 | 85.00 ± 5.00 (n=3) | measured |" \
+        in markdown
+    assert "reference: MERITS-L paper Table I" in markdown
+    csv_text = lb.render(rows, "csv")
+    assert "iemocap,my-system,stage3-fusion,measured,1,90.00,85.00,5.00" in csv_text
+
+
+def test_leaderboard_filters_by_experiment(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    _log_fake_benchmark(uri, "a", {0: 0.5})
+    _log_fake_benchmark(uri, "b", {0: 0.6})
+    systems = {r.system for r in lb.measured_rows(uri, experiment="b")}
+    assert systems == {"b"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path: Path):  # noqa: ANN201
+    """A real `mlflow server` process on 127.0.0.1."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
+         str(tmp_path / "artifacts"), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("mlflow server did not start")
+    yield uri
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_logs_to_a_real_mlflow_server(mlflow_server: str, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    _log_fake_benchmark(mlflow_server, "served", {0: 0.7, 1: 0.75})
+    tracker = Tracker(mlflow_server, "served")
+    with tracker.run("artifacts"):
+        tracker.log_text("a,b\n1,2\n", "predictions.csv")
+        tracker.log_confusion_png([[3, 1], [0, 4]], ["neg", "pos"], "confusion_test.png", "test")
+        run_id = tracker.mlflow.active_run().info.run_id
+    client = MlflowClient(tracking_uri=mlflow_server)
+    names = {a.path for a in client.list_artifacts(run_id)}
+    assert {"predictions.csv", "confusion_test.png"} <= names
+    png = Path(client.download_artifacts(run_id, "confusion_test.png", str(tmp_path)))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = lb.measured_rows(mlflow_server, experiment="served")
+    assert rows[0].seeds == pytest.approx({0: 70.0, 1: 75.0})
