@@ -122,8 +122,9 @@ class StageRunner:
             key_parts = {"features": digest_features(first.features), "context": model.context_model.model_dump()}
             stage2[modality] = yield from self._stage(
                 f"stage2-{modality}", training.stage2, key_parts,
-                lambda context=context, first=first: stages.train_context_stage2(
-                    context, first.features, self.data, training.stage2, self.seed, self.device, self.progress))
+                lambda context=context, first=first, modality=modality: stages.train_context_stage2(
+                    context, first.features, self.data, training.stage2, self.seed, self.device, self.progress,
+                    stage=f"stage2-{modality}"))
         if len(stage2) == 2:
             fusion = build("fusion_head", model.fusion_head.plugin, model.fusion_head.params)
             key_parts = {"text": digest_features(stage2["text"].features),

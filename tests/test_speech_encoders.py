@@ -204,8 +204,13 @@ def test_embeddings_are_cached_streamed_and_bad_audio_counted(tmp_path: Path) ->
     assert encoder.calls == 2  # 20 good clips in chunks of 16
     assert len(first) == 20 and {(p.kind, p.item_id) for p in problems} == {("unreadable-audio", "bad"),
                                                                           ("missing-audio", "none")}
+    from rich.progress import Progress
+
     again = CountingEncoder(AcousticStatsParams())
-    second, _ = embed_utterances(again, utterances, cache)
+    with Progress(disable=True) as bar:  # the recipe passes its rich Progress; a task is added and driven
+        second, _ = embed_utterances(again, utterances, cache, bar)
+        (task,) = bar.tasks
+        assert task.completed == task.total == 1 and "acoustic-stats" in task.description  # the bad file is retried
     assert again.calls == 0
     for uid, vector in first.items():
         np.testing.assert_array_equal(second[uid], vector)

@@ -12,7 +12,7 @@ mask) saved to a temporary folder: random weights, identical compute. ``care``
 likewise runs random weights of its real shape (WavLM-base + RoBERTa-base layers).
 ``whisper-encoder`` is real Whisper-base from the offline package.
 
-    python benchmarks/perf/encoder_speed.py [--n 32] [--batch-size 8] [--threads 2]
+    python benchmarks/perf/encoder_speed.py [--n 96] [--n-torch 24] [--batch-size 8] [--threads 2]
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def rate(encoder: Any, waves: list[Any]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=32)
+    parser.add_argument("--n", type=int, default=96, help="clips for acoustic-stats and whisper-encoder")
+    parser.add_argument("--n-torch", type=int, default=24, help="clips for the slower torch encoders")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-care", action="store_true")
@@ -68,13 +69,14 @@ def main() -> None:
     rows: list[tuple[str, float, float | None]] = []
     stats = rate(AcousticStatsEncoder(AcousticStatsParams()), waves)
     rows.append(("acoustic-stats", stats, None))
-    for label, make in (
-        ("hf-ssl (wav2vec2-base shape)", lambda b: HfSslEncoder(HfSslParams(model=str(ssl_dir), batch_size=b))),
+    for label, make, clips in (
+        ("hf-ssl (wav2vec2-base shape)", lambda b: HfSslEncoder(HfSslParams(model=str(ssl_dir), batch_size=b)),
+         waves[: args.n_torch]),
         ("whisper-encoder (base)", lambda b: WhisperEncoder(WhisperEncoderParams(batch_size=b,
-                                                                                 cpu_threads=args.threads))),
+                                                                                 cpu_threads=args.threads)), waves),
     ):
-        single = rate(make(1), waves)
-        batched = rate(make(args.batch_size), waves)
+        single = rate(make(1), clips)
+        batched = rate(make(args.batch_size), clips)
         rows.append((f"{label}, batch 1", single, None))
         rows.append((f"{label}, batch {args.batch_size}", batched, batched / single))
     full = rate(WhisperEncoder(WhisperEncoderParams(batch_size=1, full_window=True, cpu_threads=args.threads)),
@@ -82,9 +84,10 @@ def main() -> None:
     rows.append(("whisper-encoder, 30-s window, batch 1", full, None))
     if not args.skip_care:
         rows.append(("care (random weights, real shape)", rate(CareEncoder(CareParams(allow_random_init=True)),
-                                                             waves), None))
+                                                             waves[: args.n_torch]), None))
 
-    print(f"{len(waves)} clips, {seconds:.1f} s of audio, CPU, {args.threads} threads")
+    print(f"{len(waves)} clips ({args.n_torch} for hf-ssl and care), {seconds:.1f} s of audio, CPU, "
+          f"{args.threads} threads")
     print(f"{'encoder':48s} {'utt/s':>8s} {'batched / one-at-a-time':>24s}")
     for label, value, ratio in rows:
         print(f"{label:48s} {value:8.2f} {'' if ratio is None else f'{ratio:.2f}x':>24s}")

