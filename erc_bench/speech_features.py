@@ -43,8 +43,10 @@ _MIN_CHUNK = 16
 
 def _chunk_size(component: Any) -> int:
     """Utterances decoded at once: the component's own batch size, at least 16."""
-    params = getattr(component, "params", None)
-    return max(_MIN_CHUNK, int(getattr(params, "batch_size", 1) or 1))
+    size = getattr(component, "batch_size", None)
+    if not isinstance(size, int):
+        size = getattr(getattr(component, "params", None), "batch_size", None)
+    return max(_MIN_CHUNK, size if isinstance(size, int) else 1)
 
 
 def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, lookup: Callable[[str], Any],

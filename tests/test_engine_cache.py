@@ -89,3 +89,29 @@ def test_two_runs_sharing_a_cache_do_not_corrupt_it(tmp_path: Path) -> None:
         _valid(cache)  # concurrent reads never see a partial entry
     assert all(p.wait(timeout=60) == 0 for p in procs)
     assert _valid(cache) == 40
+
+
+def test_cache_commands(tmp_path: Path, capsys, monkeypatch) -> None:
+    import pytest
+
+    from erc_bench.cli import main
+
+    cache = Cache(tmp_path)
+    cache.put_json("transcripts", "a" * 64, {"text": "hi"}, meta={"component": "faster-whisper"})
+    cache.put_array("speech-embeddings", "b" * 64, np.zeros((4, 256), dtype=np.float32))
+
+    def run(*argv: str) -> str:
+        monkeypatch.setattr(sys, "argv", ["erc-bench", "cache", *argv, "--cache-dir", str(tmp_path)])
+        monkeypatch.setenv("COLUMNS", "200")
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        assert exit_info.value.code in (0, None)
+        return capsys.readouterr().out
+
+    listing = run("ls")
+    assert "transcripts" in listing and "faster-whisper" in listing and "aaaaaaaaaaaaaaaa" in listing
+    usage = run("du")
+    assert "speech-embeddings" in usage and "4.1 KiB" in usage and "total" in usage
+    assert "removed 1 entries" in run("clear", "transcripts", "--yes")
+    assert [e.namespace for e in cache.entries()] == ["speech-embeddings"]
+    assert "removed 1 entries" in run("clear", "--yes")

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_recipe_end_to_end import SPEC, _cli, write_tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[1]

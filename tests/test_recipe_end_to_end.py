@@ -50,10 +50,24 @@ plugin = "csv"
 params = {{ manifest = "{manifest}" }}
 
 [model]
-text_encoder = {{ plugin = "hf-text", params = {{ model = "sentence-transformers/all-MiniLM-L6-v2", hidden_dim = 8, max_length = 16, random_config = {{ model_type = "bert", hidden_size = 16, num_hidden_layers = 1, num_attention_heads = 2, intermediate_size = 32 }} }} }}
 speech_encoder = {{ plugin = "acoustic-stats" }}
 context_model = {{ plugin = "bigru-attention", params = {{ hidden = 8, heads = 2 }} }}
 fusion_head = {{ plugin = "{fusion}", params = {{ {fusion_params} }} }}
+
+[model.text_encoder]
+plugin = "hf-text"
+
+[model.text_encoder.params]
+model = "sentence-transformers/all-MiniLM-L6-v2"
+hidden_dim = 8
+max_length = 16
+
+[model.text_encoder.params.random_config]
+model_type = "bert"
+hidden_size = 16
+num_hidden_layers = 1
+num_attention_heads = 2
+intermediate_size = 32
 
 [training.stage1]
 epochs = 3
@@ -137,3 +151,42 @@ def test_run_logs_everything_and_rerun_is_cached(tiny_spec, tmp_path, capsys, mo
                          "--resamples", "500"], capsys, monkeypatch)
     assert code == 0, output
     assert "12 paired utterances" in output and "p = " in output and "95% interval" in output
+
+
+def test_test_labels_never_reach_model_selection(tmp_path, capsys, monkeypatch) -> None:
+    """Rotate every test label: each stage's selected epoch and validation scores must not move."""
+    from mlflow.tracking import MlflowClient
+
+    def stage_runs(corpus_dir: Path, swap_test_labels: bool) -> dict[str, object]:
+        corpus_dir.mkdir()
+        manifest = write_tiny_corpus(corpus_dir)
+        if swap_test_labels:
+            rows = list(csv.DictReader(manifest.open()))
+            for row in rows:
+                if row["split"] == "test":
+                    row["label"] = {"happy": "sad", "sad": "happy"}[row["label"]]
+            with manifest.open("w", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+        spec = corpus_dir / "tiny.toml"
+        text = SPEC.format(manifest=manifest, fusion="co-attention", fusion_params="d_model = 8, heads = 2")
+        spec.write_text(text.replace("seeds = [0, 1]", "seeds = [0]"))
+        uri = f"sqlite:///{corpus_dir / 'mlflow.db'}"
+        code, output = _cli(["run", str(spec), "--tracking-uri", uri], capsys, monkeypatch)
+        assert code == 0, output
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name("tiny-e2e")
+        runs = client.search_runs([experiment.experiment_id], "tags.`erc_bench.stage` != ''")
+        return {r.data.tags["erc_bench.stage"]: r for r in runs}
+
+    original = stage_runs(tmp_path / "original", swap_test_labels=False)
+    swapped = stage_runs(tmp_path / "swapped", swap_test_labels=True)
+    assert sorted(original) == sorted(STAGES)
+    for stage in STAGES:
+        a, b = original[stage].data, swapped[stage].data
+        assert a.params["best_epoch"] == b.params["best_epoch"], stage
+        for metric in ("validation/weighted_f1", "validation/accuracy", "train/weighted_f1"):
+            assert a.metrics[metric] == pytest.approx(b.metrics[metric], abs=1e-9), (stage, metric)
+        # and the test split really was scored against the rotated labels
+        assert a.metrics["test/accuracy"] == pytest.approx(1.0 - b.metrics["test/accuracy"], abs=1e-9), stage

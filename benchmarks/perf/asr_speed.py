@@ -90,7 +90,7 @@ def main() -> None:
     rows = [("plain faster-whisper loop (baseline)", baseline, wer(plain))]
     cache = None
     variants = ((f"toolkit, batch_size={args.batch_size}", args.batch_size, False),
-                ("toolkit, batch_size=1", 1, False),
+                ("toolkit, batch_size=1 (CPU default)", 1, False),
                 (f"toolkit, batch_size={args.batch_size}, trim_window", args.batch_size, True))
     for label, batch, trim in variants:
         asr = FasterWhisperASR(FasterWhisperParams(model="base", beam_size=5, batch_size=batch,

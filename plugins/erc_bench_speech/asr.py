@@ -1,12 +1,20 @@
 """ASR through faster-whisper (CTranslate2 Whisper): kind ``asr``, name ``faster-whisper``.
 
 Corpora for emotion recognition are thousands of short utterances, not long
-recordings. faster-whisper's per-file ``transcribe`` pays a whole 30-second
-encoder window and a Python decoding loop for each clip, so with
-``batch_size > 1`` clips of up to 30 s are instead stacked across utterances and
-sent through ``BatchedInferencePipeline.generate_segment_batched``: one encoder
-call and one beam search per batch. Longer clips fall back to the per-file path
-(which segments them). Output order always equals input order.
+recordings. Two decoding paths, same model:
+
+* per file (``batch_size = 1``, the CPU default): faster-whisper's ``transcribe``
+  without timestamps and without conditioning on previous text, which is all a
+  single utterance needs; 1.3x faster than the plain default call on CPU;
+* batched (``batch_size > 1``, default 8 on CUDA): clips of up to 30 s are stacked
+  across utterances and sent through ``BatchedInferencePipeline.
+  generate_segment_batched``, one encoder call and one beam search per batch.
+  On a GPU that is where the throughput is; on CPU the batched beam search is no
+  faster than the per-file loop. Longer clips fall back to the per-file path.
+
+``trim_window`` (batched path only) feeds the encoder about the clip's length
+instead of Whisper's 30-s window: about 10x faster on short clips, at some cost
+in WER (measure with ``erc-bench asr-eval``). Output order equals input order.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ class FasterWhisperParams(BaseModel):
     language: str | None = Field("en", description="None = detect per clip (uses the per-file path)")
     beam_size: int = Field(5, ge=1)
     vad_filter: bool = False
-    batch_size: int = Field(8, ge=1, description="utterances per batched decode; 1 = faster-whisper per-file path")
+    batch_size: int | None = Field(None, ge=1, description="utterances per batched decode; 1 = faster-whisper "
+                                                           "per-file path; None = 8 on CUDA, 1 on CPU (fastest "
+                                                           "there, see benchmarks/perf/asr_speed.py)")
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
     trim_window: bool = Field(False, description="batched path: encode each clip padded to the next whole second "
                                                  "(+1 s) instead of Whisper's 30-s window; much faster on short "
@@ -58,7 +68,20 @@ class FasterWhisperASR:
     def fingerprint(self) -> str:
         # cpu_threads changes speed only; everything else can change the words produced.
         options = self.params.model_dump(exclude={"cpu_threads"})
+        options["batch_size"] = self.batch_size
         return digest_text(canonical_json({"asr": self.name, **options}))
+
+    @property
+    def batch_size(self) -> int:
+        """Effective batch size: per-file without a language (detection is per file) and, by default, on CPU,
+        where the batched beam search is no faster; 8 on CUDA, where batching pays off."""
+        if not self.params.language:
+            return 1
+        if self.params.batch_size is not None:
+            return self.params.batch_size
+        from erc_bench_speech.whisper_model import pick_device
+
+        return 8 if pick_device(self.params.device, self.params.compute_type)[0] == "cuda" else 1
 
     @property
     def model(self) -> Any:
@@ -72,8 +95,7 @@ class FasterWhisperASR:
     # ------------------------------------------------------------------ public
     def transcribe(self, waveforms: Iterable[np.ndarray]) -> Iterator[Transcript]:
         iterator = iter(waveforms)
-        # language detection is per file in faster-whisper: without a language use the per-file path
-        size = self.params.batch_size if self.params.language else 1
+        size = self.batch_size
         while batch := list(islice(iterator, size)):
             yield from (self._transcribe_batch(batch) if size > 1 else [self._transcribe_one(batch[0])])
 
