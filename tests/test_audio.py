@@ -120,3 +120,43 @@ def test_bad_audio_is_a_one_line_error_naming_the_path(tmp_path: Path) -> None:
     sf.write(tmp_path / "short.wav", tone(0.5, 16_000), 16_000)
     _expect_error(AudioSource(str(tmp_path / "short.wav"), start=3.0, end=4.0), "no audio samples")
     _expect_error(AudioSource(str(tmp_path / "short.wav"), start=0.4, end=0.2), "not after start")
+
+
+def write_video(path: Path, with_audio: bool) -> None:
+    """A tiny MPEG-4 video, optionally with a stereo AAC track: the shape of a MELD clip."""
+    import av
+
+    with av.open(str(path), "w", format="mp4") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = container.add_stream("aac", rate=44_100) if with_audio else None
+        if audio is not None:
+            audio.layout = "stereo"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 20, np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                container.mux(packet)
+        if audio is not None:
+            samples = tone(1.0, 44_100, 300.0)
+            for start in range(0, samples.size, 1024):
+                chunk = np.ascontiguousarray(np.stack([samples[start:start + 1024]] * 2))
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+                frame.sample_rate, frame.pts, frame.time_base = 44_100, start, Fraction(1, 44_100)
+                for packet in audio.encode(frame):
+                    container.mux(packet)
+            for packet in audio.encode(None):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+
+
+def test_video_clip_audio_track_and_video_without_audio(tmp_path: Path) -> None:
+    clip = tmp_path / "dia3_utt1.mp4"
+    write_video(clip, with_audio=True)
+    audio = load_audio(AudioSource(str(clip)))
+    assert abs(audio.size - SAMPLE_RATE) < 0.05 * SAMPLE_RATE and np.abs(audio).max() > 0.2
+    assert load_audio(AudioSource(str(clip), start=0.25, end=0.75)).size == SAMPLE_RATE // 2
+    silent = tmp_path / "silent.mp4"
+    write_video(silent, with_audio=False)
+    _expect_error(AudioSource(str(silent)), "no audio stream")

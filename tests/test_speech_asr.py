@@ -80,6 +80,16 @@ def test_offline_base_model_is_assembled_once(tmp_path: Path) -> None:
     assert Path(resolve_model("base", cache)) == folder and (folder / "model.bin").stat().st_mtime_ns == mtime
 
 
+def test_default_decoding_path_follows_the_device() -> None:
+    import ctranslate2
+
+    cuda = ctranslate2.get_cuda_device_count() > 0
+    assert FasterWhisperASR(FasterWhisperParams()).batch_size == (8 if cuda else 1)
+    assert FasterWhisperASR(FasterWhisperParams(batch_size=4, language=None)).batch_size == 1  # detection per file
+    assert FasterWhisperASR(FasterWhisperParams(batch_size=4)).fingerprint() != \
+        FasterWhisperASR(FasterWhisperParams(batch_size=1)).fingerprint()
+
+
 def test_unknown_model_offline_is_a_user_error() -> None:
     bad = FasterWhisperASR(FasterWhisperParams(model="no-such-whisper-size"))
     with pytest.raises(UserError, match="cannot load Whisper model"):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +95,7 @@ def main() -> None:
     whisper_batched = next(v for label, v, _ in rows if label.startswith("whisper-encoder (base), batch ")
                            and not label.endswith(" 1"))
     print(f"whisper-encoder batched vs 30-s window one-at-a-time: {whisper_batched / full:.2f}x")
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ class HFTextClassifier(nn.Module):
 def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | None) -> tuple[nn.Module, Any]:
     """The Hugging Face encoder and tokenizer; random weights when ``random_config`` is given."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # erc-bench shows its own rich progress; HF's bars garble it
     try:
         tok = AutoTokenizer.from_pretrained(tokenizer)
     except (OSError, ValueError) as exc:

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 IGNORED_CHECKPOINT_PREFIXES = ("roberta_embeddings.", "text_model.", "attenpool.", "decoder.")
+ROBERTA_BASE = {"layer_norm_eps": 1e-5, "vocab_size": 50265, "max_position_embeddings": 514, "type_vocab_size": 1,
+                "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2}
 
 
 def _layer_output(out: Any) -> torch.Tensor:
@@ -42,7 +44,8 @@ class CareNetwork(nn.Module):
         from transformers.models.roberta.modeling_roberta import RobertaLayer
 
         wavlm_config = WavLMConfig(**(wavlm_overrides or {}))
-        roberta_config = RobertaConfig(**(roberta_overrides or {}))
+        # RobertaConfig() defaults are BERT's; roberta-base differs in what its layers use: layer-norm eps
+        roberta_config = RobertaConfig(**{**ROBERTA_BASE, **(roberta_overrides or {})})
         roberta_config._attn_implementation = "sdpa"  # layers are used standalone, outside RobertaModel
         hidden = wavlm_config.hidden_size
         if roberta_config.hidden_size != hidden:
