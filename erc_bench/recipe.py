@@ -73,6 +73,10 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     # Preflight: every corpus is loaded (cheap: no audio is decoded) before hours of pre-training, so a
     # missing dataset fails now, saying which path and how to obtain it.
     corpora: list[DatasetSplits] = [build("dataset", e.plugin, e.params).load() for e in spec.datasets]
+    if spec.pretrain is not None and spec.pretrain.enabled:
+        # Likewise an API key: a missing one is named before hours of ASR, not after.
+        labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
+        getattr(labeller, "check_ready", lambda: None)()
     with stage_runner.progress_bar(console) as progress:
         text_ref = spec.model.text_encoder
         if spec.pretrain is not None and spec.pretrain.enabled and text_ref is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -190,3 +191,26 @@ def test_test_labels_never_reach_model_selection(tmp_path, capsys, monkeypatch) 
             assert a.metrics[metric] == pytest.approx(b.metrics[metric], abs=1e-9), (stage, metric)
         # and the test split really was scored against the rotated labels
         assert a.metrics["test/accuracy"] == pytest.approx(1.0 - b.metrics["test/accuracy"], abs=1e-9), stage
+
+
+def test_missing_api_key_and_missing_corpus_fail_before_any_work(tiny_spec, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    text = tiny_spec.read_text() + """
+[pretrain]
+corpus = { plugin = "demo-unlabelled" }
+asr = { plugin = "faster-whisper", params = { model = "base" } }
+labeller = { plugin = "openai", params = { api_key_env = "OPENAI_API_KEY" } }
+"""
+    spec = tmp_path / "needs_key.toml"
+    spec.write_text(text)
+    code, output = _cli(["run", str(spec), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"], capsys, monkeypatch)
+    assert code == 2 and "OPENAI_API_KEY" in output and "Traceback" not in output
+    assert not (Path(os.environ["ERC_BENCH_CACHE"]) / "transcripts").exists()  # no ASR ran
+
+    missing = tmp_path / "missing.toml"
+    missing.write_text(tiny_spec.read_text().replace('plugin = "csv"\nparams = {', 'plugin = "iemocap"\nparams = {')
+                       .replace(f'manifest = "{tmp_path / "manifest.csv"}"', f'root = "{tmp_path / "IEMOCAP"}"'))
+    code, output = _cli(["run", str(missing), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"], capsys,
+                        monkeypatch)
+    assert code == 2 and str(tmp_path / "IEMOCAP") in output and "Traceback" not in output
+    assert len([line for line in output.splitlines() if line.strip()]) == 1, output

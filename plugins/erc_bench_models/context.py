@@ -46,17 +46,22 @@ class BiGRUAttentionContext:
         return BiGRUAttention(input_dim, num_labels, p.hidden, p.heads, p.layers, p.dropout)
 
 
+class MLPContextParams(BaseModel):
+    """Shared by the two MLP-based baselines (no context, mean-pool context)."""
+
+    model_config = ConfigDict(extra="forbid")
+    hidden: int = Field(256, ge=1)
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
 class NoContext:
     """No conversational context: a per-utterance MLP (ablation baseline)."""
 
     name: ClassVar[str] = "none"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        hidden: int = Field(256, ge=1)
-        dropout: float = Field(0.2, ge=0, lt=1)
+    Params: ClassVar[type[BaseModel]] = MLPContextParams
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: MLPContextParams) -> None:
         self.params = params
 
     def build(self, input_dim: int, num_labels: int) -> nn.Module:
@@ -70,12 +75,9 @@ class MeanPoolContext:
 
     name: ClassVar[str] = "mean-pool"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        hidden: int = Field(256, ge=1)
-        dropout: float = Field(0.2, ge=0, lt=1)
+    Params: ClassVar[type[BaseModel]] = MLPContextParams
 
-    def __init__(self, params: Params) -> None:
+    def __init__(self, params: MLPContextParams) -> None:
         self.params = params
 
     def build(self, input_dim: int, num_labels: int) -> nn.Module:

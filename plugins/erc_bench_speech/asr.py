@@ -46,8 +46,9 @@ class FasterWhisperParams(BaseModel):
     beam_size: int = Field(5, ge=1)
     vad_filter: bool = False
     batch_size: int | None = Field(None, ge=1, description="utterances per batched decode; 1 = faster-whisper "
-                                                           "per-file path; None = 8 on CUDA, 1 on CPU (fastest "
-                                                           "there, see benchmarks/perf/asr_speed.py)")
+                                                           "per-file path; None = 8 on CUDA or with trim_window, "
+                                                           "else 1 on CPU (fastest there, see "
+                                                           "benchmarks/perf/asr_speed.py)")
     cpu_threads: int = Field(0, ge=0, description="0 = CTranslate2 default")
     trim_window: bool = Field(False, description="batched path: encode each clip padded to the next whole second "
                                                  "(+1 s) instead of Whisper's 30-s window; much faster on short "
@@ -79,6 +80,8 @@ class FasterWhisperASR:
             return 1
         if self.params.batch_size is not None:
             return self.params.batch_size
+        if self.params.trim_window:  # trimming exists only on the batched path; asking for it implies that path
+            return 8
         from erc_bench_speech.whisper_model import pick_device
 
         return 8 if pick_device(self.params.device, self.params.compute_type)[0] == "cuda" else 1
