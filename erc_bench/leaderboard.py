@@ -101,7 +101,13 @@ def _sort_key(row: Row) -> tuple[Any, ...]:
 
 
 def build(uri: str, experiment: str | None = None, dataset: str | None = None) -> list[Row]:
-    return sorted(measured_rows(uri, experiment, dataset) + reference_rows(dataset), key=_sort_key)
+    """Measured rows plus the paper's rows for the datasets measured (all of them when nothing is)."""
+    measured = measured_rows(uri, experiment, dataset)
+    references = reference_rows(dataset)
+    if measured and dataset is None:
+        seen = {row.dataset for row in measured}
+        references = [row for row in references if row.dataset in seen]
+    return sorted(measured + references, key=_sort_key)
 
 
 def _cells(row: Row) -> list[str]:

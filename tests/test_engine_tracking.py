@@ -113,3 +113,12 @@ def test_logs_to_a_real_mlflow_server(mlflow_server: str, tmp_path: Path) -> Non
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = lb.measured_rows(mlflow_server, experiment="served")
     assert rows[0].seeds == pytest.approx({0: 70.0, 1: 75.0})
+
+
+def test_reference_rows_follow_the_measured_datasets(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert {r.dataset for r in lb.build(uri)} == {"iemocap", "meld", "mosi"}  # empty store: the paper's tables
+    _log_fake_benchmark(uri, "only-iemocap", {0: 0.8})
+    rows = lb.build(uri)
+    assert {r.dataset for r in rows} == {"iemocap"}
+    assert any(r.source.startswith("reference") for r in rows)
