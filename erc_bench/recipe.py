@@ -44,27 +44,16 @@ class BenchmarkOutcome:
     seconds: float = 0.0
 
 
-def resolve_device(choice: str) -> str:
-    """'auto' is CUDA when present, else CPU; asking for CUDA without one is a user error."""
-    import torch
-
-    from erc_bench.errors import UserError
-
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise UserError("benchmark.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return choice
-
-
 def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
                   console: Console | None = None) -> BenchmarkOutcome:
     """Run every dataset and seed of a validated spec; returns the scores for the results table."""
+    from erc_bench.training import resolve_device  # torch: imported only when a run starts
+
     spec = loaded.spec
     console = console or Console()
     started = time.perf_counter()
     cache = Cache(cache_dir)
-    device = resolve_device(spec.benchmark.device)
+    device = resolve_device(spec.benchmark.device).type
     tracker = Tracker(tracking_uri or spec.tracking.uri, spec.tracking.experiment or spec.benchmark.name)
     outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
     base_tags = environment_tags(device) | {"erc_bench.system": spec.benchmark.name,
