@@ -143,7 +143,8 @@ def test_unset_env_is_noted_by_validate_and_fatal_for_run(tmp_path, capsys, monk
 
 def test_every_shipped_spec_validates(monkeypatch) -> None:
     monkeypatch.setenv("ERC_DATA", "/data")
-    specs = sorted((ROOT / "benchmarks").glob("*.toml"))
-    assert len(specs) >= 5
+    monkeypatch.setenv("CARE_CHECKPOINT", "/care.pt")
+    specs = sorted((ROOT / "benchmarks").rglob("*.toml"))
+    assert len(specs) >= 25
     for spec in specs:
         load_spec(spec)
