@@ -62,7 +62,10 @@ def load_predictions(uri: str, run_id: str, split: str, stage: str | None) -> Ru
             if r["split"] == split}
     if not rows:
         raise UserError(f"run {run.info.run_id} has no '{split}' predictions")
-    label = f"{run.info.run_name} ({run.info.run_id[:8]})"
+    experiment = client.get_experiment(run.info.experiment_id).name
+    parent_id = run.data.tags.get("mlflow.parentRunId")
+    parent = client.get_run(parent_id).info.run_name if parent_id else ""
+    label = "/".join(filter(None, (experiment, parent, run.info.run_name))) + f" ({run.info.run_id[:8]})"
     return RunPredictions(run.info.run_id, label, rows)
 
 
