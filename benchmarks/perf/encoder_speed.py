@@ -39,6 +39,31 @@ def rate(encoder: Any, waves: list[Any]) -> float:
     return len(waves) / (time.perf_counter() - started)
 
 
+def batching_ceiling(model_dir: Path, waves: list, batch: int, repeats: int = 3) -> float:
+    """What batching can give at all here: a plain transformers forward pass, no erc-bench code, on
+    ``batch`` equal-length clips (the median demo length rounded up to whole seconds), batch vs one by one."""
+    import statistics
+
+    import torch
+    from transformers import Wav2Vec2Model
+
+    model = Wav2Vec2Model.from_pretrained(model_dir).eval()
+    width = -(-int(statistics.median(w.size for w in waves)) // 16_000) * 16_000
+    x = torch.randn(batch, width)
+    with torch.inference_mode():
+        model(x[:1])
+        model(x)  # warm both shapes
+        one = min(_timed(lambda: [model(x[i:i + 1]) for i in range(batch)]) for _ in range(repeats))
+        together = min(_timed(lambda: model(x)) for _ in range(repeats))
+    return one / together
+
+
+def _timed(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=96, help="clips for acoustic-stats and whisper-encoder")
@@ -92,6 +117,8 @@ def main() -> None:
     print(f"{'encoder':48s} {'utt/s':>8s} {'batched / one-at-a-time':>24s}")
     for label, value, ratio in rows:
         print(f"{label:48s} {value:8.2f} {'' if ratio is None else f'{ratio:.2f}x':>24s}")
+    ceiling = batching_ceiling(ssl_dir, waves, args.batch_size)
+    print(f"hf-ssl ceiling (plain transformers forward, batch {args.batch_size} vs 1, equal lengths): {ceiling:.2f}x")
     whisper_batched = next(v for label, v, _ in rows if label.startswith("whisper-encoder (base), batch ")
                            and not label.endswith(" 1"))
     print(f"whisper-encoder batched vs 30-s window one-at-a-time: {whisper_batched / full:.2f}x")
