@@ -8,7 +8,7 @@ import typer
 
 from erc_bench.errors import UserError
 
-SPEC_ARG = typer.Argument(..., help="benchmark spec (TOML) with a [pretrain] section")
+SPEC_ARG = typer.Argument(..., help="benchmark spec (TOML) with a pretrain section")
 SET_HELP = "override a spec value: key.path=value (TOML value); repeatable"
 
 
