@@ -80,7 +80,8 @@ def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
     require_env(loaded)
     outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console)
     console.print(results_table(outcome))
-    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}')")
+    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); browse with "
+                  f"`mlflow ui --backend-store-uri {outcome.tracking_uri}`, rank with `erc-bench leaderboard`")
 
 
 @app.command()
