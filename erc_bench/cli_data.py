@@ -17,12 +17,11 @@ def info(
     check_audio: bool = typer.Option(False, "--check-audio", help="decode every clip and report unreadable ones"),
 ) -> None:
     """Load dataset NAME and print its counts and problems."""
-    from rich.progress import Progress
-
     from erc_bench.datainfo import dataset_info, render_report
+    from erc_bench.progress import progress_bar
 
     if check_audio:
-        with Progress(transient=True) as progress:
+        with progress_bar(transient=True) as progress:
             task = progress.add_task("decoding audio", total=None)
             report = dataset_info(name, root, param, spec, check_audio=True,
                                   on_item=lambda: progress.advance(task))

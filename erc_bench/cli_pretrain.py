@@ -27,15 +27,15 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
              ) -> None:
     """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tuned text encoder."""
     from rich.console import Console
-    from rich.progress import Progress
 
     from erc_bench.cache import Cache
     from erc_bench.pretrain import estimate_labelling, run_pretrain
+    from erc_bench.progress import progress_bar
 
     console = Console()
     loaded = _pretrain_section(spec, set_)
     section = loaded.spec.pretrain
-    with Progress(console=console, transient=True) as progress:
+    with progress_bar(console, transient=True) as progress:
         if dry_run:
             silver, estimate = estimate_labelling(section, Cache(), progress)
         else:
@@ -67,15 +67,15 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
 def label_agreement(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", help=SET_HELP)) -> None:
     """Compare the pre-training labeller with valence-derived labels (paper section IV-D)."""
     from rich.console import Console
-    from rich.progress import Progress
     from rich.table import Table
 
     from erc_bench.agreement import REFERENCE_AGREEMENT, run_label_agreement
+    from erc_bench.progress import progress_bar
 
     console = Console()
     loaded = _pretrain_section(spec, set_)
     section = loaded.spec.pretrain
-    with Progress(console=console, transient=True) as progress:
+    with progress_bar(console, transient=True) as progress:
         result = run_label_agreement(section, progress=progress)
     model = section.labeller.params.get("model", "")
     table = Table(title="Label agreement with the valence oracle")

@@ -29,7 +29,8 @@ def transcribe(
     from rich.console import Console
 
     from erc_bench.cache import Cache
-    from erc_bench.speech_features import rich_progress, speech_problem_summary
+    from erc_bench.progress import rich_progress
+    from erc_bench.speech_features import speech_problem_summary
 
     found = resolve_target(target, root, param, spec)
     asr = build_asr(spec, model, batch_size)
@@ -59,7 +60,8 @@ def asr_eval(
     from erc_bench.cache import Cache
     from erc_bench.errors import UserError
     from erc_bench.interfaces import SPLITS
-    from erc_bench.speech_features import rich_progress, speech_problem_summary
+    from erc_bench.progress import rich_progress
+    from erc_bench.speech_features import speech_problem_summary
 
     found = resolve_target(target, root, param, spec)
     if found.data is None:

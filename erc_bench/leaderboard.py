@@ -23,6 +23,11 @@ STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "
 FORMATS = ("table", "csv", "json", "markdown")
 
 
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation over seeds (0 for a single seed)."""
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
 @dataclass
 class Row:
     system: str
@@ -36,13 +41,13 @@ class Row:
     def mean(self) -> float | None:
         if self.reference is not None:
             return self.reference
-        return statistics.fmean(self.seeds.values()) if self.seeds else None
+        return mean_std(list(self.seeds.values()))[0] if self.seeds else None
 
     @property
     def std(self) -> float | None:
         if self.reference is not None or not self.seeds:
             return None
-        return statistics.stdev(self.seeds.values()) if len(self.seeds) > 1 else 0.0
+        return mean_std(list(self.seeds.values()))[1]
 
     def as_dict(self) -> dict[str, Any]:
         return {"system": self.system, "dataset": self.dataset, "stage": self.stage, "source": self.source,

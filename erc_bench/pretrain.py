@@ -27,6 +27,7 @@ from erc_bench.cache import Cache, canonical_json, digest_text
 from erc_bench.errors import UserError
 from erc_bench.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
 from erc_bench.plugins import build
+from erc_bench.progress import as_callback
 from erc_bench.spec import ComponentRef, PretrainSection
 
 NAMESPACE = "pretrain"
@@ -72,14 +73,6 @@ class PretrainResult:
     cached: bool = False
 
 
-def _progress_callback(progress: Any, description: str) -> Any:
-    """Accept a rich Progress (adds a task) or a ``progress(done, total)`` callback, or None."""
-    if progress is None or not hasattr(progress, "add_task"):
-        return progress
-    task = progress.add_task(description, total=None)
-    return lambda done, total: progress.update(task, completed=done, total=total)
-
-
 def corpus_utterances(section: PretrainSection) -> tuple[list[Utterance], list[Problem]]:
     """Every utterance of every split (stable order), truncated to ``max_items``."""
     splits = build("dataset", section.corpus.plugin, section.corpus.params).load()
@@ -117,7 +110,7 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
     texts = [transcripts[u.id].text for u in kept]
     outcomes: list[LabelOutcome] = []
     if label:
-        report = _progress_callback(progress, f"labelling ({labeller.name})")
+        report = as_callback(progress, f"labelling ({labeller.name})")
         # a provider batch must hold everything at once (one submission, one wait), online work is chunked
         chunk = max(len(texts), 1) if getattr(labeller.params, "mode", "online") == "batch" else LABEL_CHUNK
         for start in range(0, len(texts), chunk):
@@ -151,11 +144,11 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     n_val = min(max(1, round(len(data) * section.val_fraction)), len(data) - 1)
     val, train = [data[i] for i in order[:n_val]], [data[i] for i in order[n_val:]]
     index = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
-    target = torch.device(resolve_device(device))
+    target = resolve_device(device)
     model = _build_classifier(encoder).to(target)
     optimiser = torch.optim.AdamW(model.parameters(), lr=section.lr)
     generator = torch.Generator().manual_seed(section.seed)
-    report = _progress_callback(progress, "pre-training text encoder")
+    report = as_callback(progress, "pre-training text encoder")
     best_acc, best_epoch, best_state, history = -1.0, 0, None, []
 
     for epoch in range(1, section.epochs + 1):

@@ -20,6 +20,7 @@ from erc_bench import stage_runner
 from erc_bench.cache import Cache
 from erc_bench.interfaces import DatasetSplits, Problem
 from erc_bench.plugins import build
+from erc_bench.progress import progress_bar
 from erc_bench.spec import ComponentRef, LoadedSpec
 from erc_bench.tracking import RUN_KIND_TAG, Tracker, environment_tags
 
@@ -66,7 +67,7 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
         # Likewise an API key: a missing one is named before hours of ASR, not after.
         labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
         getattr(labeller, "check_ready", lambda: None)()
-    with stage_runner.progress_bar(console) as progress:
+    with progress_bar(console) as progress:
         text_ref = spec.model.text_encoder
         if spec.pretrain is not None and spec.pretrain.enabled and text_ref is not None:
             text_ref, outcome.pretrain = _pretrain(loaded, text_ref, cache, tracker, base_tags, device, progress)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from erc_bench.leaderboard import STAGE_ORDER
+from erc_bench.leaderboard import STAGE_ORDER, mean_std
 
 if TYPE_CHECKING:
     from erc_bench.recipe import BenchmarkOutcome
@@ -24,11 +24,6 @@ STAGE_TITLES = {
     "stage3-fusion": "Audio+Text (Stage III)",
     "joint-fusion": "Audio+Text (joint II+III)",
 }
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single seed)."""
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 def summary_rows(outcome: BenchmarkOutcome) -> list[dict[str, object]]:

@@ -16,25 +16,24 @@ The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
 ``progress`` is either a rich ``Progress`` (a task named after the component is
 added and advanced, as the recipe does) or a plain callback ``progress(done,
 total)`` called once at the start and after every chunk (a log line, a test
-counter); ``rich_progress`` gives a standalone bar with ETA as such a callback.
+counter); ``erc_bench.progress.rich_progress`` gives a standalone bar with ETA as such a callback.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.audio import AudioError, audio_duration, load_audio, source_digest
 from erc_bench.cache import Cache
 from erc_bench.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
+from erc_bench.progress import as_callback
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-ProgressCallback = Callable[[int, int], None]
 ProgressLike = Any  # rich.progress.Progress or ProgressCallback
 TRANSCRIPT_NAMESPACE = "transcripts"
 EMBEDDING_NAMESPACE = "speech-embeddings"
@@ -87,24 +86,12 @@ def _decode_chunk(chunk: list[tuple[Utterance, str]], cache: Cache,
     return kept, waves
 
 
-def _as_callback(progress: ProgressLike | None, description: str) -> ProgressCallback | None:
-    """Accept a rich Progress (adds a task) or a ``(done, total)`` callback."""
-    if progress is None or not hasattr(progress, "add_task"):
-        return progress
-    task = progress.add_task(description, total=None)
-
-    def update(done: int, total: int) -> None:
-        progress.update(task, completed=done, total=total)
-
-    return update
-
-
 def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespace: str,
          lookup: Callable[[str], Any], compute: Callable[[list[np.ndarray]], list[Any]],
          store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None
          ) -> tuple[dict[str, Any], list[Problem]]:
     verb = "transcribing" if namespace == TRANSCRIPT_NAMESPACE else "embedding speech"
-    progress = _as_callback(progress, f"{verb} ({component.name})")
+    progress = as_callback(progress, f"{verb} ({component.name})")
     results: dict[str, Any] = {}
     problems: list[Problem] = []
     pending = _plan(utterances, namespace, component, lookup, results, problems)
@@ -161,18 +148,3 @@ def speech_problem_summary(problems: Sequence[Problem]) -> str:
     if not counts:
         return "no audio problems"
     return ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
-
-
-@contextmanager
-def rich_progress(description: str) -> Iterator[ProgressCallback]:
-    """A rich progress bar (with ETA) exposed as a ``progress(done, total)`` callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn()) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update

@@ -9,7 +9,6 @@ consumed and logging each as a nested MLflow run.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
@@ -17,23 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 
 from erc_bench.cache import Cache, canonical_json, digest_text
 from erc_bench.interfaces import DatasetSplits, Problem
 from erc_bench.plugins import build
 from erc_bench.spec import ComponentRef, DatasetEntry, Spec, StageTraining
 from erc_bench.tracking import Tracker
-
-
-@contextlib.contextmanager
-def progress_bar(console: Console) -> Iterator[Progress]:
-    """One rich progress display shared by every long loop of a run."""
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        yield progress
 
 
 def digest_features(features: dict[str, Any]) -> str:
@@ -91,6 +80,8 @@ class StageRunner:
         self.spec, self.data, self.inputs, self.text_ref = spec, data, inputs, text_ref
         self.seed, self.device, self.cache, self.tracker, self.progress = seed, device, cache, tracker, progress
         self.data_digest = digest_dataset(data)
+        self.place_of = {u.id: (u.conversation_id, u.position) for split in data.splits
+                         for u in data.utterances(split)}  # for every stage's predictions.csv
 
     def run_all(self) -> Iterator[tuple[Any, bool]]:
         """Yield (StageResult, was_cached) in the order of the paper's Table I."""
@@ -184,13 +175,11 @@ class StageRunner:
         self.tracker.log_metrics(flat)
 
     def _predictions_csv(self, result: Any) -> str:
-        conversation_of = {u.id: (u.conversation_id, u.position) for s in self.data.splits
-                           for u in self.data.utterances(s)}
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["split", "conversation_id", "position", "utterance_id", "gold", "predicted"])
         for split, rows in result.predictions.items():
             for utt_id, gold, pred in rows:
-                conv, pos = conversation_of.get(utt_id, ("", ""))
+                conv, pos = self.place_of.get(utt_id, ("", ""))
                 writer.writerow([split, conv, pos, utt_id, gold, pred])
         return buffer.getvalue()

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from erc_bench.devices import resolve_device  # noqa: F401 - the trainers' device choice
 from erc_bench.errors import UserError
 from erc_bench.interfaces import SPLITS
 from erc_bench.metrics import classification_metrics, confusion_matrix
@@ -38,16 +39,6 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when present, else CPU; asking for CUDA without one is a user error."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("device 'cuda' was requested but no CUDA device is available; use device = \"auto\"")
-    return resolved
 
 
 @dataclass

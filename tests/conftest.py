@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,19 @@ def register_plugin(plugin_host):  # noqa: ANN001, ANN201
     yield _register
     for plugin in added:
         plugin_host.unregister(plugin)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """Run the real ``erc-bench`` entry point in-process: ``cli([...]) -> (exit code, stdout + stderr)``."""
+    from erc_bench.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["erc-bench", *argv])
+        monkeypatch.setenv("COLUMNS", "200")
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        captured = capsys.readouterr()
+        return int(exit_info.value.code or 0), captured.out + captured.err
+
+    return run

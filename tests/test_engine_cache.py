@@ -91,22 +91,15 @@ def test_two_runs_sharing_a_cache_do_not_corrupt_it(tmp_path: Path) -> None:
     assert _valid(cache) == 40
 
 
-def test_cache_commands(tmp_path: Path, capsys, monkeypatch) -> None:
-    import pytest
-
-    from erc_bench.cli import main
-
+def test_cache_commands(cli, tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     cache.put_json("transcripts", "a" * 64, {"text": "hi"}, meta={"component": "faster-whisper"})
     cache.put_array("speech-embeddings", "b" * 64, np.zeros((4, 256), dtype=np.float32))
 
     def run(*argv: str) -> str:
-        monkeypatch.setattr(sys, "argv", ["erc-bench", "cache", *argv, "--cache-dir", str(tmp_path)])
-        monkeypatch.setenv("COLUMNS", "200")
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-        assert exit_info.value.code in (0, None)
-        return capsys.readouterr().out
+        code, output = cli(["cache", *argv, "--cache-dir", str(tmp_path)])
+        assert code == 0, output
+        return output
 
     listing = run("ls")
     assert "transcripts" in listing and "faster-whisper" in listing and "aaaaaaaaaaaaaaaa" in listing

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from erc_bench.cli import main
 from erc_bench.errors import SpecError
 from erc_bench.spec import apply_override, load_spec
 
@@ -38,13 +36,6 @@ asr = { plugin = "faster-whisper", params = { model = "base" } }
 labeller = { plugin = "openai", params = { api_key_env = "OPENAI_API_KEY" } }
 """
 
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["erc-bench", *argv])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.err + captured.out
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -94,11 +85,11 @@ MISTAKES = [
 
 
 @pytest.mark.parametrize("description,text,key_path,fragment", MISTAKES, ids=[m[0] for m in MISTAKES])
-def test_mistake_is_one_line_naming_file_and_key(description, text, key_path, fragment, tmp_path, capsys,
+def test_mistake_is_one_line_naming_file_and_key(cli, description, text, key_path, fragment, tmp_path,
                                                  monkeypatch) -> None:
     monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
     path = _write(tmp_path, text)
-    code, output = _cli(["validate", str(path)], capsys, monkeypatch)
+    code, output = cli(["validate", str(path)])
     assert code == 2, output
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) == 1, output
@@ -107,8 +98,8 @@ def test_mistake_is_one_line_naming_file_and_key(description, text, key_path, fr
     assert "Traceback" not in output
 
 
-def test_missing_spec_file(tmp_path, capsys, monkeypatch) -> None:
-    code, output = _cli(["validate", str(tmp_path / "nope.toml")], capsys, monkeypatch)
+def test_missing_spec_file(cli, tmp_path) -> None:
+    code, output = cli(["validate", str(tmp_path / "nope.toml")])
     assert code == 2 and "no such spec file" in output
 
 
@@ -131,12 +122,12 @@ def test_set_with_bad_path_names_it(tmp_path) -> None:
         apply_override(raw, "datasets", "f.toml")
 
 
-def test_unset_env_is_noted_by_validate_and_fatal_for_run(tmp_path, capsys, monkeypatch) -> None:
+def test_unset_env_is_noted_by_validate_and_fatal_for_run(cli, tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("ERC_TEST_DATA", raising=False)
     path = _write(tmp_path, BASE)
-    code, output = _cli(["validate", str(path)], capsys, monkeypatch)
+    code, output = cli(["validate", str(path)])
     assert code == 0 and "ERC_TEST_DATA" in output
-    code, output = _cli(["run", str(path)], capsys, monkeypatch)
+    code, output = cli(["run", str(path)])
     assert code == 2
     assert f"{path}: datasets.0.params.manifest: environment variable ${{ERC_TEST_DATA}} is not set" in output
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_recipe_end_to_end import SPEC, _cli, write_tiny_corpus
+from test_recipe_end_to_end import SPEC, write_tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "erc-bench-example-plugin"
@@ -39,16 +39,15 @@ def example_installed() -> None:
     plugins.reset_host()
 
 
-def test_example_plugin_is_listed_with_its_package(example_installed, capsys, monkeypatch) -> None:
-    code, output = _cli(["plugins"], capsys, monkeypatch)
+def test_example_plugin_is_listed_with_its_package(cli, example_installed) -> None:
+    code, output = cli(["plugins"])
     assert code == 0
     lines = {line.split("│")[2].strip(): line for line in output.splitlines() if line.count("│") >= 5}
     assert "erc-bench-example-plugin" in lines["keyword"] and "labeller" in lines["keyword"]
     assert "erc-bench-example-plugin" in lines["gated"] and "fusion_head" in lines["gated"]
 
 
-def test_spec_using_the_example_labeller_and_fusion_head_runs(example_installed, tmp_path, capsys,
-                                                              monkeypatch) -> None:
+def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_installed, tmp_path) -> None:
     from mlflow.tracking import MlflowClient
 
     manifest = write_tiny_corpus(tmp_path)
@@ -57,7 +56,7 @@ def test_spec_using_the_example_labeller_and_fusion_head_runs(example_installed,
     spec.write_text(text.replace('name = "tiny-e2e"', 'name = "example-plugin"').replace("seeds = [0, 1]",
                                                                                           "seeds = [0]") + PRETRAIN)
     uri = f"sqlite:///{tmp_path / 'example.db'}"
-    code, output = _cli(["run", str(spec), "--tracking-uri", uri], capsys, monkeypatch)
+    code, output = cli(["run", str(spec), "--tracking-uri", uri])
     assert code == 0, output
     client = MlflowClient(tracking_uri=uri)
     experiment = client.get_experiment_by_name("example-plugin")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-
-from erc_bench.cli import main
 
 WORDS = {"happy": ["what a lovely day", "I am glad", "okay"], "sad": ["this hurts so much", "I miss her", "okay"]}
 SPLITS = ["train"] * 8 + ["validation"] * 2 + ["test"] * 2
@@ -82,14 +79,6 @@ batch_size = 4
 """
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["erc-bench", *argv])
-    monkeypatch.setenv("COLUMNS", "200")
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out + captured.err
-
 
 @pytest.fixture
 def tiny_spec(tmp_path: Path) -> Path:
@@ -102,11 +91,11 @@ def tiny_spec(tmp_path: Path) -> Path:
 STAGES = ["stage1-text", "stage1-speech", "stage2-text", "stage2-speech", "stage3-fusion"]
 
 
-def test_run_logs_everything_and_rerun_is_cached(tiny_spec, tmp_path, capsys, monkeypatch) -> None:
+def test_run_logs_everything_and_rerun_is_cached(cli, tiny_spec, tmp_path) -> None:
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'e2e.db'}"
-    code, output = _cli(["run", str(tiny_spec), "--tracking-uri", uri], capsys, monkeypatch)
+    code, output = cli(["run", str(tiny_spec), "--tracking-uri", uri])
     assert code == 0, output
     assert "Audio+Text (Stage III)" in output and "Text (Stage II)" in output and "± " in output
 
@@ -138,23 +127,22 @@ def test_run_logs_everything_and_rerun_is_cached(tiny_spec, tmp_path, capsys, mo
     assert {r["split"] for r in rows} == {"train", "validation", "test"} and len(rows) == 72
 
     # A second run replays every stage from the cache, and logs that it did.
-    code, output = _cli(["run", str(tiny_spec), "--tracking-uri", uri], capsys, monkeypatch)
+    code, output = cli(["run", str(tiny_spec), "--tracking-uri", uri])
     assert code == 0, output
     reruns = client.search_runs([experiment.experiment_id], "tags.`erc_bench.cached` = 'True'")
     assert len(reruns) == 2 * len(STAGES)
 
-    code, output = _cli(["leaderboard", "--tracking-uri", uri, "--experiment", "tiny-e2e", "--format", "csv"],
-                        capsys, monkeypatch)
+    code, output = cli(["leaderboard", "--tracking-uri", uri, "--experiment", "tiny-e2e", "--format", "csv"])
     assert code == 0 and "csv,tiny-e2e,stage3-fusion,measured,0," in output
 
     seed0, seed1 = sorted(parents, key=lambda r: r.data.tags["erc_bench.seed"])
-    code, output = _cli(["compare", seed0.info.run_id, seed1.info.run_id, "--tracking-uri", uri,
-                         "--resamples", "500"], capsys, monkeypatch)
+    code, output = cli(["compare", seed0.info.run_id, seed1.info.run_id, "--tracking-uri", uri,
+                         "--resamples", "500"])
     assert code == 0, output
     assert "12 paired utterances" in output and "p = " in output and "95% interval" in output
 
 
-def test_test_labels_never_reach_model_selection(tmp_path, capsys, monkeypatch) -> None:
+def test_test_labels_never_reach_model_selection(cli, tmp_path) -> None:
     """Rotate every test label: each stage's selected epoch and validation scores must not move."""
     from mlflow.tracking import MlflowClient
 
@@ -174,7 +162,7 @@ def test_test_labels_never_reach_model_selection(tmp_path, capsys, monkeypatch) 
         text = SPEC.format(manifest=manifest, fusion="co-attention", fusion_params="d_model = 8, heads = 2")
         spec.write_text(text.replace("seeds = [0, 1]", "seeds = [0]"))
         uri = f"sqlite:///{corpus_dir / 'mlflow.db'}"
-        code, output = _cli(["run", str(spec), "--tracking-uri", uri], capsys, monkeypatch)
+        code, output = cli(["run", str(spec), "--tracking-uri", uri])
         assert code == 0, output
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name("tiny-e2e")
@@ -193,7 +181,7 @@ def test_test_labels_never_reach_model_selection(tmp_path, capsys, monkeypatch) 
         assert a.metrics["test/accuracy"] == pytest.approx(1.0 - b.metrics["test/accuracy"], abs=1e-9), stage
 
 
-def test_missing_api_key_and_missing_corpus_fail_before_any_work(tiny_spec, tmp_path, capsys, monkeypatch) -> None:
+def test_missing_api_key_and_missing_corpus_fail_before_any_work(cli, tiny_spec, tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     text = tiny_spec.read_text() + """
 [pretrain]
@@ -203,14 +191,13 @@ labeller = { plugin = "openai", params = { api_key_env = "OPENAI_API_KEY" } }
 """
     spec = tmp_path / "needs_key.toml"
     spec.write_text(text)
-    code, output = _cli(["run", str(spec), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"], capsys, monkeypatch)
+    code, output = cli(["run", str(spec), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"])
     assert code == 2 and "OPENAI_API_KEY" in output and "Traceback" not in output
     assert not (Path(os.environ["ERC_BENCH_CACHE"]) / "transcripts").exists()  # no ASR ran
 
     missing = tmp_path / "missing.toml"
     missing.write_text(tiny_spec.read_text().replace('plugin = "csv"\nparams = {', 'plugin = "iemocap"\nparams = {')
                        .replace(f'manifest = "{tmp_path / "manifest.csv"}"', f'root = "{tmp_path / "IEMOCAP"}"'))
-    code, output = _cli(["run", str(missing), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"], capsys,
-                        monkeypatch)
+    code, output = cli(["run", str(missing), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"])
     assert code == 2 and str(tmp_path / "IEMOCAP") in output and "Traceback" not in output
     assert len([line for line in output.splitlines() if line.strip()]) == 1, output

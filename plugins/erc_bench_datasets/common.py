@@ -11,9 +11,10 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from erc_bench.errors import DataError
-from erc_bench.interfaces import SPLITS, Conversation, DatasetSplits, Problem, Utterance
+from erc_bench.interfaces import SPLITS, AudioSource, Conversation, DatasetSplits, Problem, Utterance
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "development": "validation", "test": "test"}
@@ -103,6 +104,8 @@ def finish(name: str, labels: list[str], splits: dict[str, list[Conversation]],
     return DatasetSplits(name=name, labels=list(labels), splits=cleaned, problems=problems)
 
 
+AudioPolicy = Literal["auto", "require", "off"]
+
 AUDIO_POLICY_DOC = ("'auto' uses the clip folder when present (a missing folder is one problem, a missing clip one "
                     "problem each); 'require' makes a missing folder a DataError; 'off' never looks (text-only)")
 
@@ -118,3 +121,14 @@ def clip_index(folder: Path, policy: str, source: CorpusSource, layout: str,
         problems.append(Problem("missing-audio-folder", str(folder), "no clips; utterances are text-only"))
         return None
     return {entry.name for entry in os.scandir(folder)}
+
+
+def clip_source(clips: set[str] | None, folder: Path, name: str, utt_id: str,
+                problems: list[Problem]) -> AudioSource | None:
+    """The utterance's clip from a ``clip_index``; a clip absent from a present folder is a problem."""
+    if clips is None:
+        return None
+    if name in clips:
+        return AudioSource(str(folder / name))
+    problems.append(Problem("missing-audio", utt_id, str(folder / name)))
+    return None

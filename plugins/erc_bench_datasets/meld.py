@@ -27,16 +27,18 @@ probes them (the real train ``dia125_utt3`` is corrupt).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.interfaces import AudioSource, DatasetSplits, Problem, Utterance
+from erc_bench.interfaces import DatasetSplits, Problem, Utterance
 
 from .common import (
     MELD_SOURCE,
+    AudioPolicy,
     check_text,
     clip_index,
+    clip_source,
     conversation_list,
     empty_splits,
     finish,
@@ -73,7 +75,7 @@ class MeldParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     root: str | None = Field(None, description="path to the extracted MELD.Raw folder")
-    audio: Literal["auto", "require", "off"] = "auto"
+    audio: AudioPolicy = "auto"
 
 
 class Meld:
@@ -118,12 +120,7 @@ class Meld:
                 problems.append(Problem("unknown-label", utt_id, f"emotion '{row['Emotion']}'"))
                 continue
             clip_name = f"dia{dia}_utt{utt}.mp4"
-            audio = None
-            if clips is not None:
-                if clip_name in clips:
-                    audio = AudioSource(str(clip_dir / clip_name))
-                else:
-                    problems.append(Problem("missing-audio", utt_id, str(clip_dir / clip_name)))
+            audio = clip_source(clips, clip_dir, clip_name, utt_id, problems)
             utterance = Utterance(
                 id=utt_id, conversation_id=f"{prefix}_dia{dia}", position=utt,
                 text=fix_mojibake(row["Utterance"]).strip(), label=emotion,

@@ -30,12 +30,14 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.interfaces import AudioSource, DatasetSplits, Problem, Utterance
+from erc_bench.interfaces import DatasetSplits, Problem, Utterance
 
 from .common import (
     MOSI_SOURCE,
+    AudioPolicy,
     check_text,
     clip_index,
+    clip_source,
     conversation_list,
     empty_splits,
     finish,
@@ -73,7 +75,7 @@ class MosiParams(BaseModel):
     label_file: str = "label.csv"
     audio_dir: str = "Audio/WAV_16000/Segmented"
     fold: Literal["paper", "52-10-31", "label-file"] = "paper"
-    audio: Literal["auto", "require", "off"] = "auto"
+    audio: AudioPolicy = "auto"
 
 
 class Mosi:
@@ -120,12 +122,7 @@ class Mosi:
                 problems.append(Problem("unknown-label", utt_id, f"score {score} outside [-3, 3]"))
                 continue
             name = f"{utt_id}.wav"
-            audio = None
-            if clips is not None:
-                if name in clips:
-                    audio = AudioSource(str(audio_dir / name))
-                else:
-                    problems.append(Problem("missing-audio", utt_id, str(audio_dir / name)))
+            audio = clip_source(clips, audio_dir, name, utt_id, problems)
             utterance = Utterance(id=utt_id, conversation_id=video, position=clip_number,
                                   text=(row.get("text") or "").strip(), label=binary_label(score), speaker=video,
                                   audio=audio, meta={"score": score, "annotation": row.get("annotation", "")})

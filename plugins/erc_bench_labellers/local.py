@@ -45,16 +45,15 @@ class HFLocalLabeller(CachedLabeller):
     def __init__(self, params: HFLocalParams) -> None:
         super().__init__(params)
         self.params: HFLocalParams = params
-        self._loaded: tuple[Any, Any, str] | None = None
+        self._loaded: tuple[Any, Any, Any] | None = None
 
-    def _load(self) -> tuple[Any, Any, str]:
+    def _load(self) -> tuple[Any, Any, Any]:
         if self._loaded is None:
-            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            device = self.params.device
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
+            from erc_bench.devices import resolve_device
+
+            device = resolve_device(self.params.device)
             tokenizer = AutoTokenizer.from_pretrained(self.params.model)
             tokenizer.padding_side = "left"  # decoder-only: pad on the left so generation continues the prompt
             if tokenizer.pad_token is None:

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench.cache import canonical_json, digest_file, digest_text
+from erc_bench.devices import resolve_device
 from erc_bench.errors import UserError
-from erc_bench_speech.torch_util import centre_crop, torch_device
+from erc_bench_speech.torch_util import centre_crop
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -122,7 +123,7 @@ class CareEncoder:
                 if result.missing_keys or result.unexpected_keys:
                     raise UserError(f"care: checkpoint does not match the CARE network: missing "
                                     f"{result.missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
-            self._device = torch_device(p.device)
+            self._device = resolve_device(p.device)
             self._network = net.to(self._device).eval()
         return self._network
 

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench.cache import canonical_json, digest_text
+from erc_bench.devices import resolve_device
 from erc_bench.errors import UserError
 from erc_bench.interfaces import SAMPLE_RATE
-from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches, torch_device
+from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -63,7 +64,7 @@ class HfSslEncoder:
             self._extractor = AutoFeatureExtractor.from_pretrained(self.params.model)
         except Exception:  # noqa: BLE001 - checkpoints without a preprocessor config use the wav2vec2 defaults
             self._extractor = Wav2Vec2FeatureExtractor(sampling_rate=SAMPLE_RATE)
-        self._device = torch_device(self.params.device)
+        self._device = resolve_device(self.params.device)
         self._model.to(self._device).eval()
 
     def encode(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
