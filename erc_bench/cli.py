@@ -7,6 +7,7 @@ exit code 2, no traceback. Heavy libraries are imported inside commands so
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,10 @@ app = typer.Typer(help="Build, run and compare multimodal Emotion Recognition in
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 cache_app = typer.Typer(help="Show and manage the artifact cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
-console = Console()
+# Piped output (CI logs, tox, `| tee`) has no terminal width; rich would fall back to 80 columns and
+# wrap the results tables into unreadable cells, so give it room unless COLUMNS says otherwise.
+_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(width=_PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 SetOption = typer.Option(None, "--set", help="Override a spec key: key.path=value (TOML value). Repeatable.")
