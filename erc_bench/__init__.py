@@ -1,3 +1,92 @@
-"""erc-bench: build, run and compare multimodal Emotion Recognition in Conversations systems."""
+"""erc-bench: build, run and compare multimodal Emotion Recognition in Conversations systems.
+
+The public API, for plugins, examples and scripts (everything else is internal
+and may move)::
+
+    from erc_bench import hookimpl, Register, LabelOutcome      # write a plugin
+    from erc_bench import load_spec, run_benchmark, build       # run a spec from Python
+
+Names are resolved lazily, so ``import erc_bench`` stays cheap (no torch, no
+mlflow, no pydantic models built) and ``erc-bench --help`` stays fast.
+
+The package is four layers, each importing only the ones before it:
+
+* ``erc_bench.core``: the plugin kernel (interfaces and the ``KINDS`` table,
+  hookspecs, plugin host, spec, cache, errors) and services plugins share
+  (audio decoding, device choice, progress);
+* ``erc_bench.report``: MLflow tracking, results table, leaderboard, compare, metrics;
+* ``erc_bench.recipe``: the MERITS-L recipe (one class, top to bottom), its
+  stage trainers and the one training loop;
+* ``erc_bench.cli``: the ``erc-bench`` Typer app.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_PUBLIC: dict[str, str] = {
+    # running
+    "load_spec": "erc_bench.core.spec",
+    "LoadedSpec": "erc_bench.core.spec",
+    "build": "erc_bench.core.plugin_host",
+    "run_benchmark": "erc_bench.recipe.merits_l",
+    "Cache": "erc_bench.core.cache",
+    # writing plugins
+    "hookimpl": "erc_bench.core.hookspecs",
+    "Register": "erc_bench.core.hookspecs",
+    "KINDS": "erc_bench.core.interfaces",
+    "Dataset": "erc_bench.core.interfaces",
+    "ASR": "erc_bench.core.interfaces",
+    "Labeller": "erc_bench.core.interfaces",
+    "TextEncoder": "erc_bench.core.interfaces",
+    "SpeechEncoder": "erc_bench.core.interfaces",
+    "ContextModel": "erc_bench.core.interfaces",
+    "FusionHead": "erc_bench.core.interfaces",
+    "NoParams": "erc_bench.core.interfaces",
+    "AudioSource": "erc_bench.core.interfaces",
+    "Utterance": "erc_bench.core.interfaces",
+    "Conversation": "erc_bench.core.interfaces",
+    "DatasetSplits": "erc_bench.core.interfaces",
+    "Problem": "erc_bench.core.interfaces",
+    "Transcript": "erc_bench.core.interfaces",
+    "LabelOutcome": "erc_bench.core.interfaces",
+    "SPLITS": "erc_bench.core.interfaces",
+    "SENTIMENT_LABELS": "erc_bench.core.interfaces",
+    "SAMPLE_RATE": "erc_bench.core.interfaces",
+    "DatasetEntry": "erc_bench.core.spec",
+    "resolve_dataset_params": "erc_bench.report.datainfo",
+    "host": "erc_bench.core.plugin_host",
+    # services plugins share
+    "canonical_json": "erc_bench.core.cache",
+    "digest_text": "erc_bench.core.cache",
+    "digest_file": "erc_bench.core.cache",
+    "default_cache_dir": "erc_bench.core.cache",
+    "load_audio": "erc_bench.core.audio",
+    "AUDIO_SUFFIXES": "erc_bench.core.audio",
+    "resolve_device": "erc_bench.core.devices",
+    "rich_progress": "erc_bench.core.progress",
+    "transcribe_utterances": "erc_bench.recipe.speech_inputs",
+    "embed_utterances": "erc_bench.recipe.speech_inputs",
+    "speech_problem_summary": "erc_bench.recipe.speech_inputs",
+    "UserError": "erc_bench.core.errors",
+    "DataError": "erc_bench.core.errors",
+    "SecretError": "erc_bench.core.errors",
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'erc_bench' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # resolve once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -29,7 +29,7 @@ def _isolated_stores(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 @pytest.fixture
 def plugin_host() -> Iterator[object]:
     """The process-wide plugin host, reset afterwards so registrations never leak between tests."""
-    from erc_bench import plugins
+    from erc_bench.core import plugin_host as plugins
 
     plugins.reset_host()
     yield plugins.host()
@@ -39,7 +39,7 @@ def plugin_host() -> Iterator[object]:
 @pytest.fixture
 def register_plugin(plugin_host):  # noqa: ANN001, ANN201
     """Register a throwaway plugin object (hookimpls as attributes); always unregistered afterwards."""
-    from erc_bench.plugins import Source
+    from erc_bench.core.plugin_host import Source
 
     added = []
 

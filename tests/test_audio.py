@@ -1,4 +1,4 @@
-"""erc_bench.audio: every format and every bad-audio case, on files written in the test."""
+"""erc_bench.core.audio: every format and every bad-audio case, on files written in the test."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from erc_bench.audio import AudioError, audio_duration, load_audio, source_digest
-from erc_bench.cache import Cache
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SAMPLE_RATE, AudioSource
+from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SAMPLE_RATE, AudioSource
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0, channels: int = 1) -> np.ndarray:

@@ -12,10 +12,10 @@ import typer
 from erc_bench_datasets.demo import DEMO_DIR
 from typer.testing import CliRunner
 
-from erc_bench.cli_data import data_app
-from erc_bench.datainfo import dataset_info, parse_param, resolve_params
-from erc_bench.errors import UserError
-from erc_bench.plugins import build, host
+from erc_bench.cli.data import data_app
+from erc_bench.core.errors import UserError
+from erc_bench.core.plugin_host import build, host
+from erc_bench.report.datainfo import dataset_info, parse_param, resolve_params
 
 
 def test_all_datasets_registered() -> None:
@@ -100,13 +100,17 @@ def test_data_info_params_and_errors(tmp_path: Path) -> None:
 def test_data_info_from_spec(tmp_path: Path, register_plugin) -> None:  # noqa: ANN001
     from pydantic import BaseModel, ConfigDict
 
-    from erc_bench.hookspecs import hookimpl
+    from erc_bench.core.hookspecs import hookimpl
 
     class _Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
     class _Encoder:  # a stand-in text encoder so the spec validates without the models plugin
         name, Params = "spec-test-encoder", _Params
+
+        def __init__(self, params: _Params) -> None: ...
+        def build_classifier(self, num_labels: int) -> None: ...
+        def fingerprint(self) -> str: ...
 
     @hookimpl
     def erc_bench_register_text_encoders(register):  # noqa: ANN001, ANN202

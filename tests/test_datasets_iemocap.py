@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from erc_bench_datasets.iemocap import session_roles
 
-from erc_bench.errors import DataError
-from erc_bench.plugins import build
+from erc_bench.core.errors import DataError
+from erc_bench.core.plugin_host import build
 
 # per dialogue: (utterance suffix, start, label code, text); written out of time order on purpose
 DIALOGUE = [

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from erc_bench.errors import DataError
-from erc_bench.plugins import build
+from erc_bench.core.errors import DataError
+from erc_bench.core.plugin_host import build
 
 
 def _manifest(path: Path, rows: list[list[str]], header: list[str] | None = None) -> Path:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from erc_bench_datasets.meld import fix_mojibake
 
-from erc_bench.datainfo import summarise
-from erc_bench.errors import DataError
-from erc_bench.plugins import build
+from erc_bench.core.errors import DataError
+from erc_bench.core.plugin_host import build
+from erc_bench.report.datainfo import summarise
 
 HEADER = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID", "Utterance_ID", "Season",
           "Episode", "StartTime", "EndTime"]

@@ -9,8 +9,8 @@ import pytest
 from erc_bench_datasets.mosi import binary_label, fold_of
 from erc_bench_datasets.mosi_folds import STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
 
-from erc_bench.errors import DataError
-from erc_bench.plugins import build
+from erc_bench.core.errors import DataError
+from erc_bench.core.plugin_host import build
 
 AUDIO_DIR = "Audio/WAV_16000/Segmented"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from erc_bench.cache import Cache
+from erc_bench.core.cache import Cache
 
 
 def test_key_depends_on_every_part() -> None:
@@ -48,7 +48,7 @@ def test_round_trips_and_management(tmp_path: Path) -> None:
 
 WRITER = textwrap.dedent("""
     import hashlib, sys
-    from erc_bench.cache import Cache
+    from erc_bench.core.cache import Cache
     cache = Cache(sys.argv[1])
     tag = sys.argv[2]
     for round_ in range(int(sys.argv[3])):

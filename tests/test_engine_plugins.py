@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from erc_bench.errors import PluginError
-from erc_bench.hookspecs import hookimpl
-from erc_bench.interfaces import KINDS
-from erc_bench.plugins import PluginHost
+from erc_bench.core.errors import PluginError
+from erc_bench.core.hookspecs import hookimpl
+from erc_bench.core.interfaces import KINDS
+from erc_bench.core.plugin_host import PluginHost
 
 
 class _Params(BaseModel):
@@ -21,7 +21,8 @@ class _Params(BaseModel):
 
 
 def _fusion(name: str) -> type:
-    return type(f"Fusion_{name}", (), {"name": name, "Params": _Params, "__init__": lambda self, p: None})
+    return type(f"Fusion_{name}", (), {"name": name, "Params": _Params, "__init__": lambda self, p: None,
+                                        "build": lambda self, text_dim, speech_dim, num_labels: None})
 
 
 def test_builtins_register_every_kind(plugin_host) -> None:
@@ -77,12 +78,15 @@ def test_broken_plugin_is_reported_and_others_keep_working(tmp_path, monkeypatch
     _fake_distribution(tmp_path, "raise ImportError('needs libfoo')\n", "broken_erc_plugin")
     _fake_distribution(tmp_path, textwrap.dedent("""
         from pydantic import BaseModel
-        from erc_bench.hookspecs import hookimpl
+        from erc_bench.core.hookspecs import hookimpl
         class P(BaseModel):
             pass
         class Good:
             name = "good-labeller"
             Params = P
+            def __init__(self, params): ...
+            def label(self, texts): ...
+            def fingerprint(self): ...
         @hookimpl
         def erc_bench_register_labellers(register):
             register(Good)
@@ -114,3 +118,65 @@ def test_plugins_command_imports_no_heavy_library() -> None:
     assert "HEAVY []" in out.stdout
     for kind in KINDS:
         assert kind in out.stdout
+
+
+def test_class_missing_a_protocol_method_is_rejected_naming_it(plugin_host, register_plugin) -> None:
+    @hookimpl
+    def erc_bench_register_labellers(register):  # noqa: ANN001
+        register(type("Half", (), {"name": "half", "Params": _Params, "fingerprint": lambda self: "x"}))
+
+    register_plugin("half", erc_bench_register_labellers=erc_bench_register_labellers)
+    with pytest.raises(PluginError, match="does not implement the Labeller interface: missing label"):
+        _ = plugin_host.registries
+
+
+def test_engine_never_imports_a_builtin_plugin_package() -> None:
+    """The engine talks to plugins only through hooks and Protocols: no module under erc_bench/ names one."""
+    import ast
+
+    engine = Path(__file__).resolve().parent.parent / "erc_bench"
+    offenders = []
+    for path in sorted(engine.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.relative_to(engine)}: {n}" for n in names if n.split(".")[0].startswith("erc_bench_")]
+    assert offenders == []
+
+
+def test_engine_modules_stay_small() -> None:
+    engine = Path(__file__).resolve().parent.parent / "erc_bench"
+    sizes = {str(p.relative_to(engine)): len(p.read_text(encoding="utf-8").splitlines()) for p in engine.rglob("*.py")}
+    assert {name: n for name, n in sizes.items() if n > 320} == {}
+
+
+def test_help_and_plugins_list_commands_contributed_by_plugins() -> None:
+    """``transcribe`` comes from the speech plugin's ``erc_bench_register_commands`` hook, not from the engine."""
+    from typer.testing import CliRunner
+
+    from erc_bench.cli import app
+
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("transcribe", "asr-eval", "pretrain", "label-agreement", "data", "cache", "run"):
+        assert command in result.output
+
+
+def test_engine_layers_import_only_the_layers_below() -> None:
+    """core < report < recipe < cli: a layer never imports one above it (type-checking imports aside)."""
+    import ast
+
+    engine = Path(__file__).resolve().parent.parent / "erc_bench"
+    order = ["core", "report", "recipe", "cli"]
+    offenders = []
+    for layer in order:
+        above = tuple(f"erc_bench.{name}" for name in order[order.index(layer) + 1:])
+        for path in sorted((engine / layer).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                           and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and id(node) not in typing_only and node.module:
+                    if node.module.startswith(above):
+                        offenders.append(f"{layer}/{path.name}: {node.module}")
+    assert offenders == []

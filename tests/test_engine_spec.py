@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from erc_bench.errors import SpecError
-from erc_bench.spec import apply_override, load_spec
+from erc_bench.core.errors import SpecError
+from erc_bench.core.spec import apply_override, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 

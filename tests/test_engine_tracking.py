@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from erc_bench import leaderboard as lb
-from erc_bench.tracking import RUN_KIND_TAG, Tracker, flatten
+from erc_bench.report import leaderboard as lb
+from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, flatten
 
 
 def _log_fake_benchmark(uri: str, system: str, scores: dict[int, float]) -> None:

@@ -32,7 +32,7 @@ def example_installed() -> None:
     except ImportError:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", str(EXAMPLE)], check=True)
         importlib.invalidate_caches()
-    from erc_bench import plugins
+    from erc_bench.core import plugin_host as plugins
 
     plugins.reset_host()
     yield

@@ -7,7 +7,7 @@ from erc_bench_labellers.batch import BatchPending
 from erc_bench_labellers.store import LabelStore
 from llm_servers import LLMServer
 
-from erc_bench.plugins import build
+from erc_bench.core.plugin_host import build
 
 KEY_ENV = "ERC_TEST_LLM_KEY"
 PROVIDERS = ["openai", "anthropic"]

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from erc_bench.plugins import build
+from erc_bench.core.plugin_host import build
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

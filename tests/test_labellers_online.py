@@ -8,8 +8,8 @@ import time
 import pytest
 from llm_servers import LLMServer
 
-from erc_bench.errors import SecretError
-from erc_bench.plugins import build
+from erc_bench.core.errors import SecretError
+from erc_bench.core.plugin_host import build
 
 KEY_ENV = "ERC_TEST_LLM_KEY"
 KEY = "sk-loopback-secret-0123456789"

@@ -9,7 +9,7 @@ from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_
 from erc_bench_labellers.retry import MalformedResponse, RetriesExhausted, RetryPolicy
 from erc_bench_labellers.store import LabelStore, label_key
 
-from erc_bench.interfaces import LabelOutcome
+from erc_bench.core.interfaces import LabelOutcome
 
 
 @pytest.mark.parametrize("answer, label", [

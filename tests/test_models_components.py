@@ -9,7 +9,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from erc_bench.plugins import PluginHost, build
+from erc_bench.core.plugin_host import PluginHost, build
 
 CONTEXT_CASES = [
     ("bigru-attention", {"hidden": 8, "heads": 2, "layers": 1}),
@@ -148,6 +148,6 @@ def test_co_attention_gradients_reach_both_projections(models_host: PluginHost) 
                                             ("fusion_head", "co-attention"), ("fusion_head", "concat"),
                                             ("fusion_head", "late")])
 def test_components_satisfy_their_protocol(models_host: PluginHost, kind: str, name: str) -> None:
-    from erc_bench.interfaces import PROTOCOLS
+    from erc_bench.core.interfaces import PROTOCOLS
 
     assert isinstance(build(kind, name, {}, plugin_host=models_host), PROTOCOLS[kind])

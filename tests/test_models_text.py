@@ -9,7 +9,7 @@ import torch
 from erc_bench_models.text import HFTextEncoder, resolve_model
 from pydantic import ValidationError
 
-from erc_bench.errors import UserError
+from erc_bench.core.errors import UserError
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 TINY_BERT = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,

@@ -9,13 +9,13 @@ import pytest
 import soundfile as sf
 from pydantic import BaseModel, ConfigDict
 
-from erc_bench.agreement import REFERENCE_AGREEMENT, compare_labels, run_label_agreement, valence_label
-from erc_bench.cache import Cache
-from erc_bench.errors import DataError, UserError
-from erc_bench.hookspecs import hookimpl
-from erc_bench.interfaces import AudioSource, Conversation, DatasetSplits, Transcript, Utterance
-from erc_bench.pretrain import estimate_labelling, run_pretrain
-from erc_bench.spec import ComponentRef, PretrainSection
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import DataError, UserError
+from erc_bench.core.hookspecs import hookimpl
+from erc_bench.core.interfaces import AudioSource, Conversation, DatasetSplits, Transcript, Utterance
+from erc_bench.core.spec import ComponentRef, PretrainSection
+from erc_bench.recipe.agreement import REFERENCE_AGREEMENT, compare_labels, run_label_agreement, valence_label
+from erc_bench.recipe.pretrain import estimate_labelling, run_pretrain
 
 SENTENCES = [  # (transcript, valence); VADER labels them positive / negative / neutral
     ("I love this wonderful day", 6.5), ("This is terrible and sad", 1.5), ("The train leaves at nine", 4.0),
@@ -123,7 +123,7 @@ def test_pretrain_fine_tunes_caches_and_the_checkpoint_loads_as_text_encoder(cor
     assert again.cached and again.checkpoint_dir == result.checkpoint_dir and again.history == result.history
     assert time.monotonic() - started < 10
 
-    from erc_bench.plugins import build
+    from erc_bench.core.plugin_host import build
 
     reloaded = build("text_encoder", "hf-text", {"model": str(result.checkpoint_dir), "hidden_dim": 8,
                                                   "max_length": 16})

@@ -7,7 +7,7 @@ from llm_servers import LLMServer
 from test_pretrain import SENTENCES, TINY_BERT, corpus  # noqa: F401 - corpus is a fixture
 from typer.testing import CliRunner
 
-from erc_bench.cli_pretrain import register
+from erc_bench.cli.pretrain import register
 
 KEY = "sk-cli-test-secret-value-9999"
 

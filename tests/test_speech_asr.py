@@ -17,10 +17,10 @@ from erc_bench_speech.wer import normalise_text, word_edits, word_error_rate
 from erc_bench_speech.whisper_model import offline_base_parts, resolve_model
 from typer.testing import CliRunner
 
-from erc_bench.cache import Cache
-from erc_bench.errors import UserError
-from erc_bench.interfaces import AudioSource, Utterance
-from erc_bench.speech_features import speech_problem_summary, transcribe_utterances
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import AudioSource, Utterance
+from erc_bench.recipe.speech_inputs import speech_problem_summary, transcribe_utterances
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DEMO = Path(__file__).resolve().parents[1] / "plugins" / "erc_bench_datasets" / "demo_data"
@@ -97,7 +97,7 @@ def test_unknown_model_offline_is_a_user_error() -> None:
 
 
 def test_whisper_base_transcribes_batched_and_per_file(asr: FasterWhisperASR, clips: list) -> None:
-    from erc_bench.audio import load_audio
+    from erc_bench.core.audio import load_audio
 
     waves = [load_audio(AudioSource(str(p))) for _, p in clips]
     batched = list(asr.transcribe(waves))
@@ -149,7 +149,7 @@ def test_wer_normalises_case_and_punctuation() -> None:
 
 
 def test_transcribe_and_asr_eval_commands(asr: FasterWhisperASR, clips: list, tmp_path: Path) -> None:
-    from erc_bench.cli_speech import register
+    from erc_bench_speech.cli import register
 
     app = typer.Typer()
     register(app)

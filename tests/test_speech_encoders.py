@@ -16,10 +16,10 @@ from erc_bench_speech.hf_ssl import HfSslEncoder, HfSslParams
 from erc_bench_speech.whisper_encoder import WhisperEncoder, WhisperEncoderParams
 from erc_bench_speech.whisper_model import offline_base_parts
 
-from erc_bench.cache import Cache
-from erc_bench.errors import UserError
-from erc_bench.interfaces import AudioSource, Utterance
-from erc_bench.speech_features import embed_utterances
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import AudioSource, Utterance
+from erc_bench.recipe.speech_inputs import embed_utterances
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 RATE = 16_000
@@ -45,7 +45,7 @@ def torch_threads() -> None:
 
 
 def test_hooks_register_without_heavy_imports() -> None:
-    code = ("import sys, erc_bench_speech.hooks; from erc_bench.plugins import host; h = host(); "
+    code = ("import sys, erc_bench_speech.hooks; from erc_bench.core.plugin_host import host; h = host(); "
             "heavy = [m for m in ('torch', 'transformers', 'ctranslate2', 'faster_whisper') if m in sys.modules]; "
             "print(sorted(h.registries['speech_encoder'].names()), h.registries['asr'].names(), heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -11,13 +11,13 @@ import pytest
 import torch
 from rich.progress import Progress
 
-from erc_bench import stages
-from erc_bench.cache import Cache
-from erc_bench.errors import UserError
-from erc_bench.interfaces import Conversation, DatasetSplits, Utterance
-from erc_bench.plugins import PluginHost, build
-from erc_bench.spec import StageTraining
-from erc_bench.stage_result import StageResult
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import Conversation, DatasetSplits, Utterance
+from erc_bench.core.plugin_host import PluginHost, build
+from erc_bench.core.spec import StageTraining
+from erc_bench.recipe import stages
+from erc_bench.recipe.stage_result import StageResult
 
 LABELS = ["negative", "neutral", "positive"]
 CFG = StageTraining(epochs=8, lr=1e-2, batch_size=8, weight_decay=0.01)

@@ -65,9 +65,7 @@ def main() -> None:
     from erc_bench_speech.whisper_model import resolve_model
     from faster_whisper import WhisperModel
 
-    from erc_bench.cache import Cache
-    from erc_bench.interfaces import AudioSource, Utterance
-    from erc_bench.speech_features import transcribe_utterances
+    from erc_bench import AudioSource, Cache, Utterance, transcribe_utterances
 
     workdir = Path(tempfile.mkdtemp(prefix="asr-speed-"))
     clips = speech_clips(args.n, workdir)

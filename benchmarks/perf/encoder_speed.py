@@ -80,8 +80,7 @@ def main() -> None:
     from erc_bench_speech.whisper_encoder import WhisperEncoder, WhisperEncoderParams
     from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2Model
 
-    from erc_bench.audio import load_audio
-    from erc_bench.interfaces import AudioSource
+    from erc_bench import AudioSource, load_audio
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -40,11 +40,7 @@ def child(folder: Path, cache_dir: Path, encoder_name: str) -> None:
     """Extract features for every clip under ``folder``; print the memory figures as JSON."""
     import tracemalloc
 
-    from erc_bench.audio import AUDIO_SUFFIXES
-    from erc_bench.cache import Cache
-    from erc_bench.interfaces import AudioSource, Utterance
-    from erc_bench.plugins import build
-    from erc_bench.speech_features import embed_utterances
+    from erc_bench import AUDIO_SUFFIXES, AudioSource, Cache, Utterance, build, embed_utterances
 
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     utterances = [Utterance(f"u{i}", "c", i, "", None, audio=AudioSource(str(p))) for i, p in enumerate(files)]

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from llm_servers import LLMServer  # noqa: E402
 
-from erc_bench.plugins import build  # noqa: E402
+from erc_bench import build  # noqa: E402
 
 
 def timed_label(server: LLMServer, texts: list[str], cache_path: str, concurrency: int) -> tuple[float, int, int]:

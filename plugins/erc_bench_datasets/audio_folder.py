@@ -22,8 +22,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.errors import DataError
-from erc_bench.interfaces import AudioSource, Conversation, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, Conversation, DataError, DatasetSplits, Problem, Utterance
 
 from .common import empty_splits, finish, read_csv_rows
 

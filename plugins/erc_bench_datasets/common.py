@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from erc_bench.errors import DataError
-from erc_bench.interfaces import SPLITS, AudioSource, Conversation, DatasetSplits, Problem, Utterance
+from erc_bench import SPLITS, AudioSource, Conversation, DataError, DatasetSplits, Problem, Utterance
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "development": "validation", "test": "test"}

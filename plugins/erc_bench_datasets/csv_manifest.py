@@ -19,8 +19,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.errors import DataError
-from erc_bench.interfaces import AudioSource, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, DataError, DatasetSplits, Problem, Utterance
 
 from .common import check_text, conversation_list, empty_splits, finish, normalise_split, read_csv_rows
 

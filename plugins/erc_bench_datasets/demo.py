@@ -15,8 +15,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from erc_bench.errors import DataError
-from erc_bench.interfaces import DatasetSplits, NoParams
+from erc_bench import DataError, DatasetSplits, NoParams
 
 from .audio_folder import AudioFolderParams, load_audio_folder
 from .csv_manifest import load_manifest

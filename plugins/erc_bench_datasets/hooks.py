@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from erc_bench.hookspecs import Register, hookimpl
+from erc_bench import Register, hookimpl
 from erc_bench_datasets.audio_folder import AudioFolder
 from erc_bench_datasets.csv_manifest import CsvManifest
 from erc_bench_datasets.demo import Demo, DemoUnlabelled

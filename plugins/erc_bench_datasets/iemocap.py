@@ -29,7 +29,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench.interfaces import AudioSource, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, DatasetSplits, Problem, Utterance
 
 from .common import IEMOCAP_SOURCE, check_text, conversation_list, empty_splits, finish, layout_error, resolve_root
 

@@ -31,7 +31,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.interfaces import DatasetSplits, Problem, Utterance
+from erc_bench import DatasetSplits, Problem, Utterance
 
 from .common import (
     MELD_SOURCE,

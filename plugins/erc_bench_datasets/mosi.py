@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.interfaces import DatasetSplits, Problem, Utterance
+from erc_bench import DatasetSplits, Problem, Utterance
 
 from .common import (
     MOSI_SOURCE,

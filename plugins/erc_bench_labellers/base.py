@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome
 from erc_bench_labellers.pricing import DryRunEstimate, Usage, cost_usd, estimate_tokens
 from erc_bench_labellers.prompting import render_prompt
 from erc_bench_labellers.store import LabelStore, label_key

@@ -15,8 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.errors import UserError
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome, UserError
 from erc_bench_labellers.base import Computed, log
 from erc_bench_labellers.prompting import parse_answer
 from erc_bench_labellers.retry import RetriesExhausted

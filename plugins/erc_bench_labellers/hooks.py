@@ -3,7 +3,7 @@
 The modules imported here load no SDK, torch or transformers at import time.
 """
 
-from erc_bench.hookspecs import hookimpl
+from erc_bench import hookimpl
 from erc_bench_labellers.local import HFLocalLabeller, LexiconLabeller
 from erc_bench_labellers.providers import AnthropicLabeller, OpenAILabeller, TogetherLabeller
 

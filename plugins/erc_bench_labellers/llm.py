@@ -19,8 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench.errors import SecretError
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome, SecretError
 from erc_bench_labellers.base import CachedLabeller, Computed, log
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
 from erc_bench_labellers.retry import RetriesExhausted, RetryPolicy

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome
 from erc_bench_labellers.base import CachedLabeller, Computed
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
 
@@ -51,7 +51,7 @@ class HFLocalLabeller(CachedLabeller):
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from erc_bench.devices import resolve_device
+            from erc_bench import resolve_device
 
             device = resolve_device(self.params.device)
             tokenizer = AutoTokenizer.from_pretrained(self.params.model)

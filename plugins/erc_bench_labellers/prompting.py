@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from erc_bench.interfaces import SENTIMENT_LABELS, LabelOutcome
+from erc_bench import SENTIMENT_LABELS, LabelOutcome
 
 TRANSCRIPT_FIELD = "{transcript}"
 

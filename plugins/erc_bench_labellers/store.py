@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from erc_bench.cache import canonical_json, default_cache_dir
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome, canonical_json, default_cache_dir
 
 T = TypeVar("T")
 

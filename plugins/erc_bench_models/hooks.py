@@ -6,7 +6,7 @@ component is built.
 
 from __future__ import annotations
 
-from erc_bench.hookspecs import Register, hookimpl
+from erc_bench import Register, hookimpl
 from erc_bench_models.context import BiGRUAttentionContext, MeanPoolContext, NoContext
 from erc_bench_models.fusion import CoAttentionFusion, ConcatFusion, LateFusion
 from erc_bench_models.text import HFTextEncoder

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench.cache import canonical_json, digest_file, digest_text
-from erc_bench.errors import UserError
+from erc_bench import UserError, canonical_json, digest_file, digest_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench_models.text_module import HFTextClassifier

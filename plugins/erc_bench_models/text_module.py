@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from erc_bench.errors import UserError
+from erc_bench import UserError
 
 HEAD_WEIGHTS = "erc_head.safetensors"
 HEAD_CONFIG = "erc_head.json"

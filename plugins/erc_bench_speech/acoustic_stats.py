@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.cache import canonical_json, digest_text
-from erc_bench.interfaces import SAMPLE_RATE
+from erc_bench import SAMPLE_RATE, canonical_json, digest_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.cache import canonical_json, digest_text
-from erc_bench.interfaces import SAMPLE_RATE, Transcript
+from erc_bench import SAMPLE_RATE, Transcript, canonical_json, digest_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench.cache import canonical_json, digest_file, digest_text
-from erc_bench.devices import resolve_device
-from erc_bench.errors import UserError
+from erc_bench import UserError, canonical_json, digest_file, digest_text, resolve_device
 from erc_bench_speech.torch_util import centre_crop
 
 if TYPE_CHECKING:  # pragma: no cover - typing only

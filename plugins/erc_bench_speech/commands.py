@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from erc_bench.audio import AUDIO_SUFFIXES
-from erc_bench.cache import Cache
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SPLITS, AudioSource, DatasetSplits, Problem, Transcript, Utterance
+from erc_bench import (
+    AUDIO_SUFFIXES,
+    SPLITS,
+    AudioSource,
+    Cache,
+    DatasetSplits,
+    Problem,
+    Transcript,
+    UserError,
+    Utterance,
+)
 
 
 @dataclass
@@ -44,7 +51,7 @@ def folder_utterances(folder: Path) -> list[tuple[str, Utterance]]:
 def resolve_target(target: str, root: str | None = None, params: list[str] | None = None,
                    spec: str | None = None) -> Target:
     """A dataset plugin name (loaded with its params) or a folder of audio files."""
-    from erc_bench.plugins import host
+    from erc_bench import host
 
     folder = Path(target).expanduser()
     if target not in host().registries["dataset"].names():
@@ -52,7 +59,7 @@ def resolve_target(target: str, root: str | None = None, params: list[str] | Non
             return Target(folder_utterances(folder))
         if "/" in target or folder.exists():
             raise UserError(f"{target}: not a folder of audio files (and not a dataset plugin name)")
-    from erc_bench.datainfo import resolve_params
+    from erc_bench import resolve_dataset_params as resolve_params
 
     cls, validated = resolve_params(target, root, params, spec)
     data = cls(validated).load()
@@ -62,11 +69,11 @@ def resolve_target(target: str, root: str | None = None, params: list[str] | Non
 
 def build_asr(spec: str | None = None, model: str | None = None, batch_size: int | None = None) -> Any:
     """The spec's ASR slot (model.asr, else pretrain.asr) or faster-whisper, with CLI overrides."""
-    from erc_bench.plugins import build
+    from erc_bench import build
 
     plugin, values = "faster-whisper", {}
     if spec:
-        from erc_bench.spec import load_spec
+        from erc_bench import load_spec
 
         loaded = load_spec(spec).spec
         ref = loaded.model.asr or (loaded.pretrain.asr if loaded.pretrain else None)
@@ -85,7 +92,7 @@ def build_asr(spec: str | None = None, model: str | None = None, batch_size: int
 
 def transcribe_target(target: Target, asr: Any, cache: Cache, progress: Any = None
                       ) -> tuple[dict[str, Transcript], list[Problem]]:
-    from erc_bench.speech_features import transcribe_utterances
+    from erc_bench import transcribe_utterances
 
     return transcribe_utterances(asr, [u for _, u in target.utterances], cache, progress)
 

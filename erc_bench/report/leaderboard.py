@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from erc_bench.errors import UserError
+from erc_bench.core.errors import UserError
 
 RUN_KIND = "dataset-seed"
 STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",

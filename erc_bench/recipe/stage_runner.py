@@ -18,11 +18,11 @@ from typing import Any
 
 from rich.progress import Progress
 
-from erc_bench.cache import Cache, canonical_json, digest_text
-from erc_bench.interfaces import DatasetSplits, Problem
-from erc_bench.plugins import build
-from erc_bench.spec import ComponentRef, DatasetEntry, Spec, StageTraining
-from erc_bench.tracking import Tracker
+from erc_bench.core.cache import Cache, canonical_json, digest_text
+from erc_bench.core.interfaces import DatasetSplits, Problem
+from erc_bench.core.plugin_host import build
+from erc_bench.core.spec import ComponentRef, DatasetEntry, Spec, StageTraining
+from erc_bench.report.tracking import Tracker
 
 
 def digest_features(features: dict[str, Any]) -> str:
@@ -53,7 +53,7 @@ class Inputs:
 def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, text_ref: ComponentRef | None,
                    cache: Cache, progress: Progress) -> Inputs:
     """Texts (reference or ASR) and frozen speech embeddings; both cached by content."""
-    from erc_bench.speech_features import embed_utterances, transcribe_utterances
+    from erc_bench.recipe.speech_inputs import embed_utterances, transcribe_utterances
 
     utterances = [u for split in data.splits for u in data.utterances(split)]
     inputs = Inputs(texts={u.id: u.text for u in utterances})
@@ -85,7 +85,7 @@ class StageRunner:
 
     def run_all(self) -> Iterator[tuple[Any, bool]]:
         """Yield (StageResult, was_cached) in the order of the paper's Table I."""
-        from erc_bench import stages
+        from erc_bench.recipe import stages
 
         model, training = self.spec.model, self.spec.training
         stage1: dict[str, Any] = {}
@@ -128,7 +128,7 @@ class StageRunner:
 
     def _joint(self, stage1: dict[str, Any]) -> Iterator[tuple[Any, bool]]:
         """The paper's Fig. 4 baseline: Stages II and III trained end to end."""
-        from erc_bench import stages
+        from erc_bench.recipe import stages
 
         model, cfg = self.spec.model, self.spec.training.stage3
         context = build("context_model", model.context_model.plugin, model.context_model.params)
@@ -144,7 +144,7 @@ class StageRunner:
     def _stage(self, name: str, cfg: StageTraining, key_parts: dict[str, Any],
                train: Any) -> Iterator[tuple[Any, bool]]:
         """Train (or read back) one stage, log it as a nested run, and return its result."""
-        from erc_bench.stages import StageResult
+        from erc_bench.recipe.stages import StageResult
 
         key = Cache.key("stage", name, {"cfg": cfg.model_dump(), "seed": self.seed, "device": self.device,
                                         **key_parts}, self.data_digest)

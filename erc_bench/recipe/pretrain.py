@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from erc_bench.cache import Cache, canonical_json, digest_text
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
-from erc_bench.plugins import build
-from erc_bench.progress import as_callback
-from erc_bench.spec import ComponentRef, PretrainSection
+from erc_bench.core.cache import Cache, canonical_json, digest_text
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
+from erc_bench.core.plugin_host import build
+from erc_bench.core.progress import as_callback
+from erc_bench.core.spec import ComponentRef, PretrainSection
 
 NAMESPACE = "pretrain"
 LABEL_CHUNK = 512
@@ -85,7 +85,7 @@ def corpus_utterances(section: PretrainSection) -> tuple[list[Utterance], list[P
 
 
 def _corpus_digest(utterances: list[Utterance]) -> str:
-    from erc_bench.audio import source_digest
+    from erc_bench.core.audio import source_digest
 
     parts = []
     for utt in utterances:
@@ -100,7 +100,7 @@ def _corpus_digest(utterances: list[Utterance]) -> str:
 def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any = None,
                           label: bool = True) -> SilverLabels:
     """Load the corpus, transcribe it (cached) and label the transcripts (cached by the labeller)."""
-    from erc_bench.speech_features import transcribe_utterances
+    from erc_bench.recipe.speech_inputs import transcribe_utterances
 
     utterances, problems = corpus_utterances(section)
     asr = build("asr", section.asr.plugin, section.asr.params)
@@ -136,7 +136,7 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     import torch
     import torch.nn.functional as F
 
-    from erc_bench.training import resolve_device, seed_everything
+    from erc_bench.recipe.loop import resolve_device, seed_everything
 
     seed_everything(section.seed)
     order = list(range(len(data)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from erc_bench.errors import UserError
+from erc_bench.core.errors import UserError
 
 
 def resolve_device(device: Any) -> Any:

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from erc_bench.errors import PluginError, SpecError
-from erc_bench.plugins import PluginHost, host
+from erc_bench.core.errors import PluginError, SpecError
+from erc_bench.core.plugin_host import PluginHost, host
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_KEY_NAMES = {"api_key", "apikey", "secret", "token", "password", "access_token", "auth_token"}

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from erc_bench.leaderboard import STAGE_ORDER, mean_std
+from erc_bench.report.leaderboard import STAGE_ORDER, mean_std
 
 if TYPE_CHECKING:
-    from erc_bench.recipe import BenchmarkOutcome
+    from erc_bench.recipe.merits_l import BenchmarkOutcome
 
 STAGE_TITLES = {
     "stage1-speech": "Audio (Stage I)",

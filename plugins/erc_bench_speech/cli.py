@@ -1,7 +1,9 @@
-"""``erc-bench transcribe`` and ``erc-bench asr-eval``; the main CLI calls ``register(app)``.
+"""``erc-bench transcribe`` and ``erc-bench asr-eval``, contributed by this plugin.
 
-Thin wrappers: the work lives in ``erc_bench_speech.commands`` and
-``erc_bench_speech.wer``; heavy libraries load inside the commands only.
+``hooks.erc_bench_register_commands`` calls ``register(app)``, so the engine
+never imports this plugin: if the speech plugin fails to load, only these two
+commands go missing. Thin wrappers: the work lives in ``commands`` and ``wer``;
+heavy libraries load inside the commands only.
 """
 
 from __future__ import annotations
@@ -25,12 +27,10 @@ def transcribe(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="cache root (default $ERC_BENCH_CACHE)"),
 ) -> None:
     """Transcribe every utterance of a dataset or folder; cached, so reruns are instant."""
-    from erc_bench_speech.commands import build_asr, resolve_target, transcribe_target, write_transcripts
     from rich.console import Console
 
-    from erc_bench.cache import Cache
-    from erc_bench.progress import rich_progress
-    from erc_bench.speech_features import speech_problem_summary
+    from erc_bench import Cache, rich_progress, speech_problem_summary
+    from erc_bench_speech.commands import build_asr, resolve_target, transcribe_target, write_transcripts
 
     found = resolve_target(target, root, param, spec)
     asr = build_asr(spec, model, batch_size)
@@ -52,16 +52,12 @@ def asr_eval(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="cache root (default $ERC_BENCH_CACHE)"),
 ) -> None:
     """Word error rate of an ASR against a dataset's reference transcripts, per split and emotion class."""
-    from erc_bench_speech.commands import build_asr, resolve_target, transcribe_target
-    from erc_bench_speech.wer import wer_report
     from rich.console import Console
     from rich.table import Table
 
-    from erc_bench.cache import Cache
-    from erc_bench.errors import UserError
-    from erc_bench.interfaces import SPLITS
-    from erc_bench.progress import rich_progress
-    from erc_bench.speech_features import speech_problem_summary
+    from erc_bench import SPLITS, Cache, UserError, rich_progress, speech_problem_summary
+    from erc_bench_speech.commands import build_asr, resolve_target, transcribe_target
+    from erc_bench_speech.wer import wer_report
 
     found = resolve_target(target, root, param, spec)
     if found.data is None:

@@ -11,6 +11,10 @@ Every component class carries two class attributes:
 
 and is constructed as ``Component(params)`` with an instance of ``Params``.
 Heavy imports (torch, transformers, SDKs) happen inside methods.
+
+Optional abilities a component may add (a preflight check, a cost estimate,
+loading a checkpoint) are small Protocols in ``erc_bench.core.capabilities``;
+the engine asks ``isinstance(component, Capability)``, never for a param name.
 """
 
 from __future__ import annotations
@@ -25,15 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
     import torch
 
-KINDS: tuple[str, ...] = (
-    "dataset",
-    "asr",
-    "labeller",
-    "text_encoder",
-    "speech_encoder",
-    "context_model",
-    "fusion_head",
-)
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 SENTIMENT_LABELS: tuple[str, ...] = ("positive", "negative", "neutral")
 SAMPLE_RATE = 16_000
@@ -197,12 +192,29 @@ class FusionHead(Component, Protocol):
         ...
 
 
-PROTOCOLS: dict[str, type] = {
-    "dataset": Dataset,
-    "asr": ASR,
-    "labeller": Labeller,
-    "text_encoder": TextEncoder,
-    "speech_encoder": SpeechEncoder,
-    "context_model": ContextModel,
-    "fusion_head": FusionHead,
-}
+# --------------------------------------------------------------------- the kinds
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of component: the spec/registry key, the Protocol a class must meet, its pluggy hook."""
+
+    name: str
+    protocol: type
+    hook: str
+    description: str
+
+
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("dataset", Dataset, "erc_bench_register_datasets", "datasets (corpora split into train/validation/test)"),
+    Kind("asr", ASR, "erc_bench_register_asr", "speech recognisers"),
+    Kind("labeller", Labeller, "erc_bench_register_labellers", "transcript labellers (silver sentiment labels)"),
+    Kind("text_encoder", TextEncoder, "erc_bench_register_text_encoders", "fine-tunable text encoders"),
+    Kind("speech_encoder", SpeechEncoder, "erc_bench_register_speech_encoders", "frozen speech encoders"),
+    Kind("context_model", ContextModel, "erc_bench_register_context_models", "conversation context models"),
+    Kind("fusion_head", FusionHead, "erc_bench_register_fusion_heads", "modality fusion heads"),
+)}
+"""The one table of component kinds. Iterating it gives the kind names; hookspecs, registries and the
+spec's component slots are all derived from it, so a new kind is added here and nowhere else."""
+
+PROTOCOLS: dict[str, type] = {name: kind.protocol for name, kind in KINDS.items()}

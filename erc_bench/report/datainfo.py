@@ -4,7 +4,7 @@
 the layout was understood (counts match the published ones) and lists defects
 (missing clips, empty text, unknown labels) instead of letting them vanish.
 ``--check-audio`` additionally decodes each utterance's audio through
-``erc_bench.audio.load_audio`` and reports unreadable files (slow on video clips).
+``erc_bench.core.audio.load_audio`` and reports unreadable files (slow on video clips).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 import tomllib
 from pydantic import ValidationError
 
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SPLITS, DatasetSplits, Problem
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SPLITS, DatasetSplits, Problem
 
 UNLABELLED = "(none)"
 
@@ -54,7 +54,7 @@ class DatasetReport:
 
 def probe_audio(data: DatasetSplits, on_item: Callable[[], None] | None = None) -> list[Problem]:
     """Decode every utterance's audio; one ``unreadable-audio`` problem per failure."""
-    from erc_bench.audio import AudioError, load_audio
+    from erc_bench.core.audio import AudioError, load_audio
 
     problems = []
     for split in SPLITS:
@@ -103,7 +103,7 @@ def parse_param(assignment: str) -> tuple[str, Any]:
 
 def _params_from_spec(spec_path: str, name: str) -> dict[str, Any]:
     """The params of the first spec slot (datasets or pretrain.corpus) that uses dataset ``name``."""
-    from erc_bench.spec import component_slots, load_spec
+    from erc_bench.core.spec import component_slots, load_spec
 
     loaded = load_spec(spec_path)
     for _, kind, plugin, params in component_slots(loaded.spec):
@@ -115,7 +115,7 @@ def _params_from_spec(spec_path: str, name: str) -> dict[str, Any]:
 def resolve_params(name: str, root: str | None = None, params: list[str] | None = None,
                    spec: str | None = None) -> tuple[type, Any]:
     """The dataset class and its validated params: spec slot, then ``--root``, then ``--param`` win."""
-    from erc_bench.plugins import host
+    from erc_bench.core.plugin_host import host
 
     registered = host().get("dataset", name)
     values = _params_from_spec(spec, name) if spec else {}
@@ -178,3 +178,5 @@ def render_report(report: DatasetReport, console: Any = None, max_problems: int 
                       markup=False, highlight=False)
     if len(report.problems) > max_problems:
         console.print(f"  ... and {len(report.problems) - max_problems} more")
+
+resolve_dataset_params = resolve_params  # the public name (erc_bench.resolve_dataset_params)

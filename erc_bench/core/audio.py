@@ -16,9 +16,9 @@ from math import gcd
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from erc_bench.cache import Cache, digest_file, digest_text
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SAMPLE_RATE, AudioSource
+from erc_bench.core.cache import Cache, digest_file, digest_text
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SAMPLE_RATE, AudioSource
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

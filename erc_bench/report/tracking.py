@@ -69,7 +69,7 @@ def git_commit(path: Path | None = None) -> str:
 
 def environment_tags(device: str) -> dict[str, str]:
     """Git commit, erc-bench / plugin / torch versions and device, for every run."""
-    from erc_bench.plugins import host
+    from erc_bench.core.plugin_host import host
 
     tags = {
         "erc_bench.version": __version__,

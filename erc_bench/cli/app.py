@@ -7,27 +7,19 @@ exit code 2, no traceback. Heavy libraries are imported inside commands so
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from erc_bench import __version__
-from erc_bench.errors import UserError
+from erc_bench.cli.console import console, err_console
+from erc_bench.core.errors import UserError
 
 app = typer.Typer(help="Build, run and compare multimodal Emotion Recognition in Conversations systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
-cache_app = typer.Typer(help="Show and manage the artifact cache.", no_args_is_help=True)
-app.add_typer(cache_app, name="cache")
-# Piped output (CI logs, tox, `| tee`) has no terminal width; rich would fall back to 80 columns and
-# wrap the results tables into unreadable cells, so give it room unless COLUMNS says otherwise.
-_PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-console = Console(width=_PIPED_WIDTH)
-err_console = Console(stderr=True)
 
 SetOption = typer.Option(None, "--set", help="Override a spec key: key.path=value (TOML value). Repeatable.")
 
@@ -42,7 +34,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 @app.command()
 def plugins() -> None:
     """List every registered component, grouped by kind, with the package it came from."""
-    from erc_bench.plugins import host
+    from erc_bench.core.plugin_host import host
 
     h = host()
     table = Table(title="erc-bench components")
@@ -61,7 +53,7 @@ def plugins() -> None:
 def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
              overrides: list[str] | None = SetOption) -> None:
     """Check a spec completely (structure, plugin names, each component's params) without running it."""
-    from erc_bench.spec import component_slots, load_spec
+    from erc_bench.core.spec import component_slots, load_spec
 
     loaded = load_spec(spec, overrides)
     console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
@@ -76,9 +68,9 @@ def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Artifact cache directory.")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
-    from erc_bench.recipe import run_benchmark
-    from erc_bench.results import results_table
-    from erc_bench.spec import load_spec, require_env
+    from erc_bench.core.spec import load_spec, require_env
+    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.report.results import results_table
 
     loaded = load_spec(spec, overrides)
     require_env(loaded)
@@ -94,8 +86,8 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
                 fmt: str = typer.Option("table", "--format", help="table | csv | json | markdown"),
                 tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
     """Every seed's test weighted F1 and mean ± std per system and dataset, beside the paper's numbers."""
-    from erc_bench import leaderboard as lb
-    from erc_bench.tracking import default_tracking_uri
+    from erc_bench.report import leaderboard as lb
+    from erc_bench.report.tracking import default_tracking_uri
 
     if fmt not in lb.FORMATS:
         raise UserError(f"--format: unknown format '{fmt}'; choose one of {', '.join(lb.FORMATS)}")
@@ -116,8 +108,8 @@ def compare(run_a: str = typer.Argument(..., help="MLflow run id (a dataset-seed
             resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap / permutation rounds."),
             tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
     """Paired significance test of two runs on the same utterances: p-value, WF1 difference and its 95% interval."""
-    from erc_bench.compare import compare_runs
-    from erc_bench.tracking import default_tracking_uri
+    from erc_bench.report.compare import compare_runs
+    from erc_bench.report.tracking import default_tracking_uri
 
     result, a, b = compare_runs(tracking_uri or default_tracking_uri(), run_a, run_b, split, stage, method, resamples)
     console.print(f"A = {a.label}\nB = {b.label}\n{split}: {result.n_items} paired utterances, {result.method}, "
@@ -126,74 +118,27 @@ def compare(run_a: str = typer.Argument(..., help="MLflow run id (a dataset-seed
                   f"[{100 * result.ci_low:+.2f}, {100 * result.ci_high:+.2f}], p = {result.p_value:.4f}")
 
 
-def _cache(cache_dir: Path | None):  # noqa: ANN202 - tiny helper
-    from erc_bench.cache import Cache
+def _mount_commands() -> None:
+    """Engine commands from their own modules, then whatever the plugins contribute.
 
-    return Cache(cache_dir)
+    ``cache``, ``data info``, ``pretrain`` and ``label-agreement`` are engine
+    functionality (they drive the cache, the dataset interface and the recipe's
+    pre-training), so the engine mounts them. Commands that belong to a plugin
+    (the speech plugin's ``transcribe`` / ``asr-eval``) arrive through the
+    ``erc_bench_register_commands`` hook: a plugin that fails to load loses only
+    its own commands, and ``erc-bench plugins`` says why.
+    """
+    from erc_bench.cli import cache, pretrain
+    from erc_bench.cli.data import data_app
+    from erc_bench.core.plugin_host import host
 
-
-CacheDirOption = typer.Option(None, "--cache-dir", help="Cache directory (default $ERC_BENCH_CACHE or ~/.cache).")
-
-
-@cache_app.command("ls")
-def cache_ls(namespace: str | None = typer.Argument(None), cache_dir: Path | None = CacheDirOption) -> None:
-    """List cache entries (namespace, key, size, component)."""
-    cache = _cache(cache_dir)
-    table = Table(title=f"cache {cache.root}")
-    for column in ("namespace", "key", "size", "component"):
-        table.add_column(column)
-    for entry in cache.entries(namespace):
-        table.add_row(entry.namespace, entry.key[:16], _human(entry.size), str(entry.meta.get("component", "")))
-    console.print(table)
-
-
-@cache_app.command("du")
-def cache_du(cache_dir: Path | None = CacheDirOption) -> None:
-    """Disk usage per namespace."""
-    cache = _cache(cache_dir)
-    table = Table(title=f"cache {cache.root}")
-    for column in ("namespace", "entries", "size"):
-        table.add_column(column)
-    total = 0
-    for ns, (count, size) in sorted(cache.usage().items()):
-        table.add_row(ns, str(count), _human(size))
-        total += size
-    table.add_row("[bold]total[/bold]", "", _human(total))
-    console.print(table)
-
-
-@cache_app.command("clear")
-def cache_clear(namespace: str | None = typer.Argument(None, help="Only this namespace."),
-                yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-                cache_dir: Path | None = CacheDirOption) -> None:
-    """Delete cache entries (everything, or one namespace)."""
-    cache = _cache(cache_dir)
-    what = f"namespace '{namespace}'" if namespace else "every entry"
-    if not yes and not typer.confirm(f"Delete {what} in {cache.root}?"):
-        raise typer.Exit(1)
-    console.print(f"removed {cache.clear(namespace)} entries")
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
-def _mount_area_commands() -> None:
-    """Commands owned by the data, speech and pre-training areas live in their own modules."""
-    from erc_bench import cli_pretrain, cli_speech
-    from erc_bench.cli_data import data_app
-
+    cache.register(app)
     app.add_typer(data_app, name="data")
-    cli_speech.register(app)
-    cli_pretrain.register(app)
+    pretrain.register(app)
+    host().register_commands(app)
 
 
-_mount_area_commands()
+_mount_commands()
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
 ``progress`` is either a rich ``Progress`` (a task named after the component is
 added and advanced, as the recipe does) or a plain callback ``progress(done,
 total)`` called once at the start and after every chunk (a log line, a test
-counter); ``erc_bench.progress.rich_progress`` gives a standalone bar with ETA as such a callback.
+counter); ``erc_bench.core.progress.rich_progress`` gives a standalone bar with ETA as such a callback.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.audio import AudioError, audio_duration, load_audio, source_digest
-from erc_bench.cache import Cache
-from erc_bench.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
-from erc_bench.progress import as_callback
+from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
+from erc_bench.core.cache import Cache
+from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
+from erc_bench.core.progress import as_callback
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np

@@ -1,9 +1,11 @@
-"""Plugin discovery and the per-kind registries.
+"""Plugin discovery, the per-kind registries, and ``build`` (class + validated params -> component).
 
 One pluggy PluginManager loads every entry point of the group ``erc_bench``
 once, built-ins included, so a third-party plugin is a first-class citizen.
 A plugin that fails to import is recorded (package, version, error) and the
-others keep working; ``erc-bench plugins`` shows the failure.
+others keep working; ``erc-bench plugins`` shows the failure. Registration
+checks each class against its kind's Protocol (``KINDS``), so a plugin missing
+a method fails when it is listed, not hours into a run.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Any
 
 import pluggy
 
-from erc_bench import hookspecs
-from erc_bench.errors import PluginError
-from erc_bench.interfaces import KINDS
+from erc_bench.core import hookspecs
+from erc_bench.core.errors import PluginError
+from erc_bench.core.interfaces import KINDS, Component
 
 ENTRY_POINT_GROUP = "erc_bench"
 
@@ -48,6 +50,19 @@ class LoadFailure:
     error: str
 
 
+def missing_members(cls: type, protocol: type) -> list[str]:
+    """Names ``protocol`` requires (methods and attributes of it and its Protocol bases) that ``cls`` lacks."""
+    required: set[str] = set()
+    for base in protocol.__mro__:
+        if base is object or not getattr(base, "_is_protocol", False) or base.__module__ == "typing":
+            continue
+        required |= {n for n in vars(base) if not n.startswith("_")}
+        required |= {n for n in getattr(base, "__annotations__", {}) if not n.startswith("_")}
+    if Component in protocol.__mro__:
+        required -= {"name", "Params"}  # checked above with their own messages
+    return sorted(n for n in required if not hasattr(cls, n))
+
+
 @dataclass
 class Registry:
     """Components of one kind, by name. Duplicates are rejected naming both sources."""
@@ -64,6 +79,10 @@ class Registry:
         if name in self.entries:
             first = self.entries[name].source
             raise PluginError(f"duplicate {self.kind} '{name}': registered by {first} and again by {source}")
+        missing = missing_members(cls, KINDS[self.kind].protocol)
+        if missing:
+            raise PluginError(f"{source}: {self.kind} '{name}' ({cls.__qualname__}) does not implement the "
+                              f"{KINDS[self.kind].protocol.__name__} interface: missing {', '.join(missing)}")
         self.entries[name] = Registered(self.kind, name, cls, source)
 
     def get(self, name: str) -> Registered:
@@ -83,7 +102,8 @@ class PluginHost:
 
     def __init__(self, load_entry_points: bool = True) -> None:
         self.pm = pluggy.PluginManager("erc_bench")
-        self.pm.add_hookspecs(hookspecs)
+        self.pm.add_hookspecs(hookspecs.ComponentHooks)
+        self.pm.add_hookspecs(hookspecs.CommandHooks)
         self.failures: list[LoadFailure] = []
         self.registration_errors: list[str] = []
         self._sources: dict[int, Source] = {}
@@ -127,8 +147,8 @@ class PluginHost:
     def _collect(self) -> dict[str, Registry]:
         registries = {kind: Registry(kind) for kind in KINDS}
         self.registration_errors = []
-        for kind in KINDS:
-            hook_caller = getattr(self.pm.hook, hookspecs.HOOK_FOR_KIND[kind])
+        for kind, spec in KINDS.items():
+            hook_caller = getattr(self.pm.hook, spec.hook)
             for impl in hook_caller.get_hookimpls():
                 source = self._sources.get(id(impl.plugin), Source(impl.plugin_name, "?", "?"))
 
@@ -142,6 +162,15 @@ class PluginHost:
                 except Exception as exc:  # noqa: BLE001 - a broken hook must not hide the others
                     self.failures.append(LoadFailure(source, f"{type(exc).__name__}: {exc}"))
         return registries
+
+    def register_commands(self, app: Any) -> None:
+        """Let every plugin add its CLI commands; one that raises is recorded and loses only its own commands."""
+        for impl in self.pm.hook.erc_bench_register_commands.get_hookimpls():
+            source = self._sources.get(id(impl.plugin), Source(impl.plugin_name, "?", "?"))
+            try:
+                impl.function(app=app)
+            except Exception as exc:  # noqa: BLE001 - one broken plugin must not take the whole CLI down
+                self.failures.append(LoadFailure(source, f"commands: {type(exc).__name__}: {exc}"))
 
     def get(self, kind: str, name: str) -> Registered:
         if kind not in self.registries:

@@ -16,13 +16,13 @@ from typing import Any
 
 from rich.console import Console
 
-from erc_bench import stage_runner
-from erc_bench.cache import Cache
-from erc_bench.interfaces import DatasetSplits, Problem
-from erc_bench.plugins import build
-from erc_bench.progress import progress_bar
-from erc_bench.spec import ComponentRef, LoadedSpec
-from erc_bench.tracking import RUN_KIND_TAG, Tracker, environment_tags
+from erc_bench.core.cache import Cache
+from erc_bench.core.interfaces import DatasetSplits, Problem
+from erc_bench.core.plugin_host import build
+from erc_bench.core.progress import progress_bar
+from erc_bench.core.spec import ComponentRef, LoadedSpec
+from erc_bench.recipe import stage_runner
+from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, environment_tags
 
 
 @dataclass
@@ -48,7 +48,7 @@ class BenchmarkOutcome:
 def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
                   console: Console | None = None) -> BenchmarkOutcome:
     """Run every dataset and seed of a validated spec; returns the scores for the results table."""
-    from erc_bench.training import resolve_device  # torch: imported only when a run starts
+    from erc_bench.recipe.loop import resolve_device  # torch: imported only when a run starts
 
     spec = loaded.spec
     console = console or Console()
@@ -98,7 +98,7 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
 def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker: Tracker, base_tags: dict[str, str],
               device: str, progress: Any) -> tuple[ComponentRef, dict[str, Any]]:
     """LLM-guided pre-training; later stages use its checkpoint when ``use_pretrained_text``."""
-    from erc_bench.pretrain import run_pretrain
+    from erc_bench.recipe.pretrain import run_pretrain
 
     section = loaded.spec.pretrain
     assert section is not None

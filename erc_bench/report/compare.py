@@ -13,8 +13,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from erc_bench.errors import UserError
-from erc_bench.leaderboard import STAGE_ORDER
+from erc_bench.core.errors import UserError
+from erc_bench.report.leaderboard import STAGE_ORDER
 
 
 @dataclass
@@ -72,7 +72,7 @@ def load_predictions(uri: str, run_id: str, split: str, stage: str | None) -> Ru
 def compare_runs(uri: str, run_a: str, run_b: str, split: str = "test", stage: str | None = None,
                  method: str = "bootstrap", n: int = 10_000, seed: int = 0) -> tuple[Any, RunPredictions,
                                                                                       RunPredictions]:
-    from erc_bench.metrics import approximate_randomization, paired_bootstrap
+    from erc_bench.report.metrics import approximate_randomization, paired_bootstrap
 
     a = load_predictions(uri, run_a, split, stage)
     b = load_predictions(uri, run_b, split, stage)

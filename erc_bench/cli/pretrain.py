@@ -6,14 +6,14 @@ from typing import Any
 
 import typer
 
-from erc_bench.errors import UserError
+from erc_bench.core.errors import UserError
 
 SPEC_ARG = typer.Argument(..., help="benchmark spec (TOML) with a pretrain section")
 SET_HELP = "override a spec value: key.path=value (TOML value); repeatable"
 
 
 def _pretrain_section(spec_path: str, overrides: list[str]) -> Any:
-    from erc_bench.spec import load_spec, require_env
+    from erc_bench.core.spec import load_spec, require_env
 
     loaded = load_spec(spec_path, overrides)
     require_env(loaded)
@@ -28,9 +28,9 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
     """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tuned text encoder."""
     from rich.console import Console
 
-    from erc_bench.cache import Cache
-    from erc_bench.pretrain import estimate_labelling, run_pretrain
-    from erc_bench.progress import progress_bar
+    from erc_bench.core.cache import Cache
+    from erc_bench.core.progress import progress_bar
+    from erc_bench.recipe.pretrain import estimate_labelling, run_pretrain
 
     console = Console()
     loaded = _pretrain_section(spec, set_)
@@ -69,8 +69,8 @@ def label_agreement(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--
     from rich.console import Console
     from rich.table import Table
 
-    from erc_bench.agreement import REFERENCE_AGREEMENT, run_label_agreement
-    from erc_bench.progress import progress_bar
+    from erc_bench.core.progress import progress_bar
+    from erc_bench.recipe.agreement import REFERENCE_AGREEMENT, run_label_agreement
 
     console = Console()
     loaded = _pretrain_section(spec, set_)

@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from erc_bench.devices import resolve_device  # noqa: F401 - the trainers' device choice
-from erc_bench.errors import UserError
-from erc_bench.interfaces import SPLITS
-from erc_bench.metrics import classification_metrics, confusion_matrix
-from erc_bench.stage_result import StageResult
+from erc_bench.core.devices import resolve_device  # noqa: F401 - the trainers' device choice
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import SPLITS
+from erc_bench.recipe.stage_result import StageResult
+from erc_bench.report.metrics import classification_metrics, confusion_matrix
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from erc_bench.spec import StageTraining
+    from erc_bench.core.spec import StageTraining
 
 ProgressCallback = Callable[[str, dict[str, float]], None]
 

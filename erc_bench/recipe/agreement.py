@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from erc_bench.cache import Cache
-from erc_bench.errors import DataError
-from erc_bench.interfaces import SENTIMENT_LABELS
-from erc_bench.spec import PretrainSection
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import DataError
+from erc_bench.core.interfaces import SENTIMENT_LABELS
+from erc_bench.core.spec import PretrainSection
 
 REFERENCE_AGREEMENT: dict[str, float] = {
     "GPT-3.5 Turbo": 52.98,
@@ -76,7 +76,7 @@ def compare_labels(oracle: list[str], predicted: list[str], labels: tuple[str, .
 def run_label_agreement(section: PretrainSection, cache: Cache | None = None, progress: Any = None
                         ) -> AgreementResult:
     """Transcribe and label the pre-training corpus (both cached), then compare with its valence."""
-    from erc_bench.pretrain import collect_silver_labels
+    from erc_bench.recipe.pretrain import collect_silver_labels
 
     silver = collect_silver_labels(section, cache or Cache(), progress)
     oracle, predicted = [], []

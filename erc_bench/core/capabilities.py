@@ -1,0 +1,88 @@
+"""Optional abilities a component may have beyond its kind's Protocol, each a small Protocol.
+
+The engine asks ``isinstance(component, Preflight)`` and calls the method; it
+never probes with ``getattr`` and never reads a plugin's params (a plugin's
+param names are the plugin's business). A component that lacks a capability
+simply gets the engine's default behaviour, named in each docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Preflight(Protocol):
+    """Checks its prerequisites (an API key, a server) before hours of other work; default: none."""
+
+    def check_ready(self) -> None:
+        """Raise a ``UserError`` naming what is missing."""
+        ...
+
+
+@runtime_checkable
+class CostEstimate(Protocol):
+    """What a dry run prints: requests, tokens, price."""
+
+    def summary(self) -> str: ...
+
+
+@runtime_checkable
+class CostEstimating(Protocol):
+    """A labeller that can say what labelling ``texts`` would send and cost; default: local, free."""
+
+    def estimate(self, texts: list[str]) -> CostEstimate: ...
+
+
+@runtime_checkable
+class UsageReporting(Protocol):
+    """A labeller that counts what it sent (requests, tokens, cost) for the run's summary; default: nothing."""
+
+    usage: Any  # has ``as_dict() -> dict``
+
+
+@runtime_checkable
+class ChunkedLabelling(Protocol):
+    """A labeller that wants texts in chunks of its own size (a provider batch takes them all at once)."""
+
+    def label_chunk(self, total: int) -> int:
+        """Texts per ``label`` call when ``total`` are to be labelled; the engine's default is 512."""
+        ...
+
+
+@runtime_checkable
+class Describing(Protocol):
+    """A component with a short human-readable name for tables (plugin and model); default: its ``name``."""
+
+    def describe(self) -> str: ...
+
+
+@runtime_checkable
+class LabelledClassifier(Protocol):
+    """A text encoder whose classifier takes the label names (a checkpoint can then keep its output layer
+    when the labels match); default: ``build_classifier(len(labels))``."""
+
+    def build_labelled_classifier(self, labels: Sequence[str]) -> Any: ...
+
+
+@runtime_checkable
+class LoadsCheckpoint(Protocol):
+    """A text encoder that can be pointed at the checkpoint LLM-guided pre-training saved.
+
+    Without it the recipe cannot hand the pre-trained weights on and says so
+    (``model.use_pretrained_text = false`` runs without them).
+    """
+
+    def checkpoint_params(self, checkpoint: str) -> dict[str, Any]:
+        """This component's params, changed to load the weights saved in ``checkpoint``."""
+        ...
+
+
+@runtime_checkable
+class Batched(Protocol):
+    """A speech component that processes ``batch_size`` clips per call; the engine streams audio in
+    chunks of at least that many (default: 16)."""
+
+    @property
+    def batch_size(self) -> int: ...

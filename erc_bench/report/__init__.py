@@ -1,0 +1,7 @@
+"""Everything a run reports, below the recipe (which logs through it) and above the kernel.
+
+``tracking`` (the only module that spells MLflow tag, run-kind and metric names),
+``results`` (the table ``erc-bench run`` prints), ``leaderboard``, ``compare``
+(paired significance tests between logged runs), ``metrics`` (weighted F1 and
+friends, named exactly) and ``datainfo`` (what a dataset plugin delivers).
+"""
