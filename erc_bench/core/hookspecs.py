@@ -15,6 +15,7 @@ hook                                       kind
 ``erc_bench_register_speech_encoders``     ``speech_encoder``
 ``erc_bench_register_context_models``      ``context_model``
 ``erc_bench_register_fusion_heads``        ``fusion_head``
+``erc_bench_register_speech_heads``        ``speech_head``
 =========================================  ==================
 
 ``erc_bench_register_commands(app)`` lets a plugin add its own ``erc-bench``

@@ -192,6 +192,20 @@ class FusionHead(Component, Protocol):
         ...
 
 
+@runtime_checkable
+class SpeechHead(Component, Protocol):
+    def build(self, layers: int | None, input_dim: int, num_labels: int, mean: Any = None,
+              std: Any = None) -> torch.nn.Module:
+        """Stage I module over frozen speech embeddings ``(D,)`` (``layers`` None) or ``(layers, D)``:
+        ``forward(x) -> (logits [B,C], features [B,H])`` with attribute ``feature_dim``; ``mean``/``std``
+        are the training split's per-dimension statistics, for heads that standardise."""
+        ...
+
+    def training_overrides(self) -> dict[str, Any]:
+        """Stage I optimiser settings this head's recipe fixes (e.g. ``weight_decay``); {} for none."""
+        ...
+
+
 # --------------------------------------------------------------------- the kinds
 
 
@@ -213,6 +227,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("speech_encoder", SpeechEncoder, "erc_bench_register_speech_encoders", "frozen speech encoders"),
     Kind("context_model", ContextModel, "erc_bench_register_context_models", "conversation context models"),
     Kind("fusion_head", FusionHead, "erc_bench_register_fusion_heads", "modality fusion heads"),
+    Kind("speech_head", SpeechHead, "erc_bench_register_speech_heads", "Stage I speech heads"),
 )}
 """The one table of component kinds. Iterating it gives the kind names; hookspecs, registries and the
 spec's component slots are all derived from it, so a new kind is added here and nowhere else."""

@@ -85,6 +85,7 @@ class ModelSection(_Strict):
     text_encoder: ComponentRef | None = None
     use_pretrained_text: bool = True
     speech_encoder: ComponentRef | None = None
+    speech_head: ComponentRef | None = None  # Stage I speech network; None = the engine's SpeechHead
     asr: ComponentRef | None = None
     context_model: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="bigru-attention"))
     fusion_head: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="co-attention"))
@@ -218,7 +219,8 @@ def component_slots(spec: Spec) -> list[tuple[str, str, str, dict[str, Any]]]:
     for i, entry in enumerate(spec.datasets):
         slots.append((f"datasets.{i}", "dataset", entry.plugin, entry.params))
     model = spec.model
-    for key, kind in (("text_encoder", "text_encoder"), ("speech_encoder", "speech_encoder"), ("asr", "asr"),
+    for key, kind in (("text_encoder", "text_encoder"), ("speech_encoder", "speech_encoder"),
+                      ("speech_head", "speech_head"), ("asr", "asr"),
                       ("context_model", "context_model"), ("fusion_head", "fusion_head")):
         ref = getattr(model, key)
         if ref is not None:

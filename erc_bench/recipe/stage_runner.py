@@ -100,10 +100,14 @@ class StageRunner:
         if "speech" in model.modalities:
             assert self.inputs.speech is not None
             key_parts = {"embeddings": digest_features(self.inputs.speech)}
+            head = None
+            if model.speech_head is not None:
+                head = build("speech_head", model.speech_head.plugin, model.speech_head.params)
+                key_parts["head"] = model.speech_head.model_dump()
             stage1["speech"] = yield from self._stage(
                 "stage1-speech", training.stage1, key_parts,
                 lambda: stages.train_speech_stage1(self.inputs.speech, self.data, training.stage1, self.seed,
-                                                   self.device, self.progress))
+                                                   self.device, self.progress, head=head))
         if model.training == "joint":
             yield from self._joint(stage1)
             return

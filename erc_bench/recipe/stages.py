@@ -164,11 +164,12 @@ def train_text_stage1(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[
 
 def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                         device: str = "auto", progress: Any = None, hidden_dim: int = 256, dropout: float = 0.2,
-                        stage: str = "stage1-speech") -> StageResult:
+                        stage: str = "stage1-speech", head: Any = None) -> StageResult:
     """Small net over frozen embeddings ``(D,)`` or ``(layers, D)`` (learned softmax layer weights).
 
     Inputs are standardised with the training split's per-dimension mean and std
-    (never validation or test statistics).
+    (never validation or test statistics). ``head`` (a ``speech_head`` component) replaces
+    the engine's ``SpeechHead`` and may fix optimiser settings (``training_overrides``).
     """
     import numpy as np
     import torch
@@ -186,8 +187,13 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     train = np.stack([table[uid] for conv in conversations["train"] for uid, _ in conv] or [np.zeros(shape)])
     std = train.std(axis=0)
     std[std < 1e-6] = 1.0  # a constant dimension carries nothing; leave it unscaled
-    model = SpeechHead(layers, shape[-1], len(data.labels), hidden_dim, dropout, torch.from_numpy(train.mean(axis=0)),
-                       torch.from_numpy(std)).to(dev)
+    mean = torch.from_numpy(train.mean(axis=0))
+    if head is None:
+        model = SpeechHead(layers, shape[-1], len(data.labels), hidden_dim, dropout, mean, torch.from_numpy(std))
+    else:
+        model = head.build(layers, shape[-1], len(data.labels), mean, torch.from_numpy(std))
+        cfg = cfg.model_copy(update=head.training_overrides())
+    model = model.to(dev)
 
     def collate(items: list[Item]) -> Batch:
         x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(dev)
@@ -195,7 +201,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
 
     result, model = fit(stage, model, _flatten(conversations), collate, list(data.labels), cfg, seed, progress)
-    weights = model.layer_weights()
+    weights = model.layer_weights() if hasattr(model, "layer_weights") else None
     if weights is not None:
         result.extras["layer_weights"] = weights
     return _finish(result, missing, unlabelled)

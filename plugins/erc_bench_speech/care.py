@@ -3,11 +3,16 @@
 Frozen. ``output = "pooled"`` gives the 768-d mean-pooled semantic embedding the
 paper feeds to Stage I; ``output = "layers"`` gives 13 x 1536 (per layer, the
 mean-pooled semantic-path and acoustic-path features side by side) for
-layer-weighted probes. Weights come from a ``state_dict`` (file path, or a hub
-id + ``checkpoint_file``). A pickled whole module can run arbitrary code when
-loaded, so it is refused unless ``trust_pickle = true``. Utterances run one at a
+layer-weighted probes. Weights come from a ``care-pretrain`` checkpoint folder,
+a ``state_dict`` file (or a hub id + ``checkpoint_file``), the authors' wrapper
+state_dict, or (only with ``trust_pickle = true``) a whole module pickled by the
+authors' scripts: see ``care_checkpoint`` for each form. Utterances run one at a
 time: the network has no padding mask (its front end normalises over time), so
-padding would change the embedding; clips over ``max_seconds`` are centre-cropped.
+padding would change the embedding. ``crop_rule = "centre"`` centre-crops clips
+over ``max_seconds``; ``"authors"`` is the rule of the authors' feature extraction
+(``get_wavlm_feats.py``): clips over 20 s give a 5 s crop (random in their code; here
+at an offset drawn from the clip's own content, so features are reproducible) and
+clips under 0.5 s are zero-padded to 5 s.
 """
 
 from __future__ import annotations
@@ -27,30 +32,18 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 class CareParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    checkpoint: str | None = Field(None, description="state_dict file (.pt/.bin/.safetensors) or hub id")
+    checkpoint: str | None = Field(None, description="care-pretrain folder, state_dict file or hub id")
     checkpoint_file: str = Field("pytorch_model.bin", description="file inside a hub repo")
     trust_pickle: bool = False
     allow_random_init: bool = Field(False, description="run with random weights (tests, benchmarks only)")
     output: Literal["pooled", "layers"] = "pooled"
     max_seconds: float = Field(20.0, gt=0)
+    crop_rule: Literal["centre", "authors"] = "centre"
     normalize_waveform: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     shared_layers: int = Field(6, ge=1)
     wavlm_config: dict[str, Any] = Field(default_factory=dict, description="WavLMConfig overrides (WavLM-base)")
     roberta_config: dict[str, Any] = Field(default_factory=dict, description="RobertaConfig overrides")
-
-
-def _unwrap_state_dict(obj: Any) -> dict[str, Any]:
-    import torch
-
-    if isinstance(obj, torch.nn.Module):
-        obj = obj.state_dict()
-    for key in ("state_dict", "model_state_dict", "model"):
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict):
-            obj = obj[key]
-    if not isinstance(obj, dict):
-        raise UserError(f"CARE checkpoint holds a {type(obj).__name__}, not a state_dict")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
 class CareEncoder:
@@ -61,6 +54,7 @@ class CareEncoder:
         self.params = params
         self._network: Any = None
         self._device: Any = None
+        self.load_notes: list[str] = []
         if params.checkpoint is None and not params.allow_random_init:
             raise UserError("care: set params.checkpoint to the CARE state_dict (or allow_random_init = true "
                             "for plumbing tests; random weights give meaningless features)")
@@ -68,17 +62,23 @@ class CareEncoder:
     def fingerprint(self) -> str:
         options = self.params.model_dump(exclude={"device"})
         path = self._checkpoint_path() if self.params.checkpoint else None
-        options["checkpoint_digest"] = digest_file(path) if path else None
+        if path is not None and path.is_dir():
+            from erc_bench_speech.care_checkpoint import CONFIG_FILE, WEIGHTS_FILE
+
+            options["checkpoint_digest"] = [digest_file(path / WEIGHTS_FILE), digest_file(path / CONFIG_FILE)]
+        else:
+            options["checkpoint_digest"] = digest_file(path) if path else None
         return digest_text(canonical_json({"encoder": self.name, **options}))
 
     def _checkpoint_path(self) -> Path:
         ref = self.params.checkpoint
         assert ref is not None
         local = Path(ref).expanduser()
-        if local.is_file():
+        if local.is_file() or local.is_dir():
             return local
-        if local.exists() or ref.count("/") != 1:
-            raise UserError(f"care: checkpoint {ref} not found (expected a state_dict file or a hub id owner/name)")
+        if ref.count("/") != 1 or ref.startswith((".", "/", "~")):
+            raise UserError(f"care: checkpoint {ref} not found (expected a care-pretrain folder, a state_dict file "
+                            "or a hub id owner/name)")
         try:
             from huggingface_hub import hf_hub_download
 
@@ -87,43 +87,50 @@ class CareEncoder:
             raise UserError(f"care: cannot fetch {self.params.checkpoint_file} from hub repo {ref}: "
                             f"{type(exc).__name__}: {exc}") from None
 
-    def load_state_dict_file(self, path: Path) -> dict[str, Any]:
-        import pickle
-
-        import torch
-
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
-        try:
-            return _unwrap_state_dict(torch.load(str(path), map_location="cpu", weights_only=True))
-        except pickle.UnpicklingError:
-            if not self.params.trust_pickle:
-                raise UserError(f"care: {path} is not a plain state_dict (it holds pickled objects, e.g. a whole "
-                                "module); loading it could run code. Save model.state_dict() instead, or set "
-                                "trust_pickle = true if you trust the file") from None
-        except Exception as exc:  # noqa: BLE001 - a corrupt file is the user's to fix
-            raise UserError(f"care: cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from None
-        return _unwrap_state_dict(torch.load(str(path), map_location="cpu", weights_only=False))
-
     @property
     def network(self) -> Any:
         if self._network is None:
+            from erc_bench_speech.care_checkpoint import acoustic_dim_of, load_into, read_weights
             from erc_bench_speech.care_model import IGNORED_CHECKPOINT_PREFIXES, CareNetwork
 
             p = self.params
-            net = CareNetwork(p.wavlm_config, p.roberta_config, p.shared_layers)
-            if p.checkpoint:
-                state = {k: v for k, v in self.load_state_dict_file(self._checkpoint_path()).items()
-                         if not k.startswith(IGNORED_CHECKPOINT_PREFIXES)}
-                result = net.load_state_dict(state, strict=False)
-                if result.missing_keys or result.unexpected_keys:
-                    raise UserError(f"care: checkpoint does not match the CARE network: missing "
-                                    f"{result.missing_keys[:4]}, unexpected {result.unexpected_keys[:4]}")
+            shape = {"wavlm_config": p.wavlm_config, "roberta_config": p.roberta_config,
+                     "shared_layers": p.shared_layers, "acoustic_dim": 256}
+            weights = read_weights(self._checkpoint_path(), p.trust_pickle) if p.checkpoint else None
+            if weights is not None and weights.config is not None:
+                if p.wavlm_config or p.roberta_config:
+                    raise UserError(f"care: {p.checkpoint} carries its own network config; remove "
+                                    "wavlm_config / roberta_config from the params")
+                shape = {k: weights.config[k] for k in shape}
+            elif weights is not None:
+                shape["acoustic_dim"] = acoustic_dim_of(weights.state)
+            net = CareNetwork(shape["wavlm_config"], shape["roberta_config"], shape["shared_layers"],
+                              shape["acoustic_dim"])
+            if weights is not None:
+                load_into(net, weights.state, IGNORED_CHECKPOINT_PREFIXES)
+                self.load_notes = weights.notes
             self._device = resolve_device(p.device)
             self._network = net.to(self._device).eval()
         return self._network
+
+    def _prepare(self, wav: np.ndarray, minimum: int) -> np.ndarray:
+        import numpy as np
+
+        from erc_bench.core.interfaces import SAMPLE_RATE
+
+        if self.params.crop_rule == "authors":
+            clip = 5 * SAMPLE_RATE
+            if wav.size > 20 * SAMPLE_RATE:
+                offset = int(np.random.default_rng(int(digest_text(wav[:SAMPLE_RATE].tobytes().hex())[:8], 16))
+                             .integers(0, wav.size - clip))
+                wav = wav[offset:offset + clip]
+            elif wav.size < SAMPLE_RATE // 2:
+                wav = np.pad(wav, (0, clip - wav.size))
+        else:
+            wav = centre_crop(wav, self.params.max_seconds)
+        if self.params.normalize_waveform:
+            wav = (wav - wav.mean()) / (wav.std() + 1e-7)
+        return np.pad(wav, (0, minimum - wav.size)) if wav.size < minimum else wav
 
     def encode(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         import numpy as np
@@ -133,11 +140,7 @@ class CareEncoder:
         out: list[np.ndarray] = []
         minimum = net.min_samples()
         for wav in waveforms:
-            wav = centre_crop(np.asarray(wav, dtype=np.float32), self.params.max_seconds)
-            if self.params.normalize_waveform:
-                wav = (wav - wav.mean()) / (wav.std() + 1e-7)
-            if wav.size < minimum:
-                wav = np.pad(wav, (0, minimum - wav.size))
+            wav = self._prepare(np.asarray(wav, dtype=np.float32), minimum)
             result = net(torch.from_numpy(wav).unsqueeze(0).to(self._device))
             if self.params.output == "pooled":
                 out.append(result["pooled"][0].float().cpu().numpy())

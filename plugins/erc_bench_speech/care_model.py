@@ -84,7 +84,12 @@ class CareNetwork(nn.Module):
 
     @torch.no_grad()
     def forward(self, audio: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``audio`` [B, samples] -> semantic/acoustic per-layer sequences, pooled [B, H], acoustic [B, T, 256]."""
+        """``audio`` [B, samples] -> semantic/acoustic per-layer sequences, pooled [B, H], acoustic [B, T, A]."""
+        return self.branches(audio)
+
+    def branches(self, audio: torch.Tensor, detach_acoustic: bool = False) -> dict[str, torch.Tensor]:
+        """The forward with gradients. ``detach_acoustic`` cuts the acoustic branch off the shared trunk
+        (CARE pre-training: the acoustic loss must not move the trunk, only layers 6-11 and the projection)."""
         x = self._trunk_input(audio)
         semantic_layers, acoustic_layers = [x], [x]
         position_bias = None
@@ -93,9 +98,10 @@ class CareNetwork(nn.Module):
             semantic_layers.append(x)
             acoustic_layers.append(x)
         trunk = x
-        acoustic = trunk
+        acoustic = trunk.detach() if detach_acoustic else trunk
+        bias = position_bias.detach() if detach_acoustic and position_bias is not None else position_bias
         for layer in self.dual_model:
-            acoustic, position_bias = layer(acoustic, position_bias=position_bias)
+            acoustic, bias = layer(acoustic, position_bias=bias)
             acoustic_layers.append(acoustic)
         semantic = trunk
         for down, layer, up in zip(self.downblock, self.common_model, self.upblock, strict=True):

@@ -1,5 +1,5 @@
 """Registers the built-in speech components (faster-whisper ASR, four frozen speech encoders) and the
-``transcribe`` / ``asr-eval`` commands.
+``transcribe`` / ``asr-eval`` / ``care-pretrain`` commands.
 
 Only light modules are imported here (pydantic params, no torch / CTranslate2),
 so listing plugins stays fast; weights load on first use.
@@ -30,6 +30,7 @@ def erc_bench_register_speech_encoders(register: Register) -> None:
 
 @hookimpl
 def erc_bench_register_commands(app: Any) -> None:
-    from erc_bench_speech.cli import register
+    from erc_bench_speech import care_cli, cli
 
-    register(app)
+    cli.register(app)
+    care_cli.register(app)

@@ -1,0 +1,70 @@
+"""Stage I speech heads: the CARE authors' head (shapes, pooled slice, optimiser override) and the spec slot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from erc_bench.core.errors import SpecError, UserError
+from erc_bench.core.interfaces import Conversation, DatasetSplits, Utterance
+from erc_bench.core.plugin_host import build
+from erc_bench.core.spec import StageTraining, load_spec
+
+
+def test_authors_head_shapes_and_pooled_vector_from_the_last_layer() -> None:
+    import torch
+
+    head = build("speech_head", "care-authors", {})
+    module = head.build(13, 1536, 4).eval()
+    assert (module.fc.in_features, module.fc.out_features, module.fc_1.out_features) == (2304, 768, 256)
+    x = torch.randn(3, 13, 1536)
+    logits, features = module(x)
+    assert logits.shape == (3, 4) and features.shape == (3, 256) and module.feature_dim == 256
+    changed = x.clone()
+    changed[:, -1, :768] += 1.0  # the pooled semantic vector feeds the head twice: weighted layers and concatenated
+    assert not torch.allclose(module(changed)[0], logits)
+    assert sum(module.layer_weights()) == pytest.approx(1.0)
+    assert head.training_overrides() == {"weight_decay": 0.0}
+    with pytest.raises(UserError, match="per-layer embeddings"):
+        head.build(None, 768, 4)
+
+
+def _toy_data() -> tuple[DatasetSplits, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(0)
+    splits, table = {}, {}
+    for split, n in (("train", 6), ("validation", 2), ("test", 2)):
+        conversations = []
+        for c in range(n):
+            utts = []
+            for i in range(4):
+                uid = f"{split}{c}_{i}"
+                label = ("a", "b")[i % 2]
+                table[uid] = rng.normal(size=(5, 16)).astype(np.float32) + (2.0 if label == "a" else 0.0)
+                utts.append(Utterance(uid, f"{split}{c}", i, "", label))
+            conversations.append(Conversation(f"{split}{c}", utts))
+        splits[split] = conversations
+    return DatasetSplits(name="toy", splits=splits, labels=["a", "b"]), table
+
+
+def test_stage1_uses_the_spec_head_and_its_optimiser_settings() -> None:
+    from erc_bench.recipe.stages import train_speech_stage1
+
+    data, table = _toy_data()
+    cfg = StageTraining(epochs=3, lr=1e-3, batch_size=4)
+    result = train_speech_stage1(table, data, cfg, seed=0, device="cpu",
+                                 head=build("speech_head", "care-authors", {"hidden": 32, "feature_dim": 8}))
+    assert {v.shape for v in result.features.values()} == {(8,)}
+    assert len(result.extras["layer_weights"]) == 5
+    default = train_speech_stage1(table, data, cfg, seed=0, device="cpu")
+    assert {v.shape for v in default.features.values()} == {(256,)}
+
+
+def test_spec_slot_validates_the_head_params(tmp_path: Path) -> None:
+    spec = tmp_path / "s.toml"
+    quickstart = Path(__file__).resolve().parents[1] / "benchmarks" / "quickstart.toml"
+    slot = 'speech_head = { plugin = "care-authors", params = { hidden = 0 } }'
+    spec.write_text(f'extends = "{quickstart}"\n[model]\n{slot}\n')
+    with pytest.raises(SpecError, match="model.speech_head.params.hidden"):
+        load_spec(spec)
