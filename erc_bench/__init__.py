@@ -74,6 +74,7 @@ _PUBLIC: dict[str, str] = {
     "UserError": "erc_bench.core.errors",
     "DataError": "erc_bench.core.errors",
     "SecretError": "erc_bench.core.errors",
+    "redact_secrets": "erc_bench.core.secrets",
 }
 
 __all__ = ["__version__", *_PUBLIC]

@@ -5,13 +5,28 @@ chat completions (same shape) and Anthropic messages + message batches, so the
 tests and the perf benchmark drive the official SDK clients end to end. The
 reply to a prompt is looked up by its transcript in ``answers``; faults are
 injected per request (``faults``, consumed in order) or per transcript
-(``fault_for``, every time).
+(``fault_for``, every time). ``answered`` counts chat replies written in full,
+which is what a client may have been charged for.
+
+Faults: ``("429", seconds)``, ``("429-ms", millis)`` (``retry-after-ms``),
+``("429-date", seconds)`` (HTTP-date ``Retry-After``), ``("408",)``, ``("409",)``,
+``("500",)``, ``("401",)``, ``("403",)``, ``("slow", seconds)``, ``("malformed",)``
+(not JSON), ``("wrong-shape",)`` (JSON without the documented fields),
+``("reset",)`` (headers and half a body, then a TCP reset). Batches end as
+``batch_end`` says (``completed``, ``expired``, ``cancelled``) after answering
+``batch_partial`` requests (None = all); requests a batch did not answer, and
+transcripts with a ``("500",)`` fault, come back as ``error_file_id`` rows
+(Anthropic: ``errored`` / ``expired`` / ``canceled`` results). With
+``required_key`` set, every route answers 401 to any other key.
 """
 
 from __future__ import annotations
 
 import email.parser
+import email.utils
 import json
+import socket
+import struct
 import threading
 import time
 from collections import Counter
@@ -29,6 +44,11 @@ class LLMServer:
         self.faults: list[tuple[Any, ...]] = []
         self.fault_for: dict[str, tuple[Any, ...]] = {}
         self.hits: Counter[str] = Counter()
+        self.models: Counter[str] = Counter()
+        self.answered = 0
+        self.required_key: str | None = None
+        self.batch_end = "completed"
+        self.batch_partial: int | None = None
         self.auth_headers: list[str] = []
         self.hold_batches = False
         self.in_flight = 0
@@ -99,7 +119,7 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
 
         # ------------------------------------------------------------ io
         def _send(self, status: int, body: Any, headers: dict[str, str] | None = None,
-                  content_type: str = "application/json") -> None:
+                  content_type: str = "application/json") -> bool:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             try:
                 self.send_response(status)
@@ -109,11 +129,14 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
+                return True
             except (BrokenPipeError, ConnectionResetError):
-                pass
+                return False
 
         def _error(self, status: int, message: str, anthropic: bool, headers: dict[str, str] | None = None) -> None:
-            kind = {429: "rate_limit_error", 401: "authentication_error"}.get(status, "api_error")
+            kinds = {429: "rate_limit_error", 401: "authentication_error", 403: "permission_error"}
+            kind = kinds.get(status, "api_error")
             body = ({"type": "error", "error": {"type": kind, "message": message}} if anthropic
                     else {"error": {"message": message, "type": kind, "code": None}})
             self._send(status, body, headers)
@@ -125,12 +148,22 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization") or ""
             return self.headers.get("x-api-key") or auth.removeprefix("Bearer ")
 
+        def _refused(self) -> bool:
+            """With ``required_key`` set, any other key gets a 401 echoing it (as some providers do)."""
+            if server.required_key is None or self._key() == server.required_key:
+                return False
+            echoed = self._key() if server.echo_key_in_errors else "..."
+            self._error(401, f"Incorrect API key provided: {echoed}", self.path.startswith("/v1/messages"))
+            return True
+
         # --------------------------------------------------------- routes
         def do_POST(self) -> None:  # noqa: N802 - http.server naming
             with server.lock:
                 server.hits[f"POST {self.path}"] += 1
                 server.auth_headers.append(self._key())
             raw = self._body()
+            if self._refused():
+                return None
             if self.path in ("/v1/chat/completions", "/v1/messages"):
                 return self._chat(json.loads(raw), anthropic=self.path == "/v1/messages")
             if self.path == "/v1/files":
@@ -144,6 +177,8 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             with server.lock:
                 server.hits[f"GET {self.path}"] += 1
+            if self._refused():
+                return None
             parts = self.path.strip("/").split("/")
             if parts[:2] == ["v1", "files"] and len(parts) == 4:
                 return self._send(200, server.files[parts[2]], content_type="application/octet-stream")
@@ -157,6 +192,7 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
 
         def _chat(self, request: dict[str, Any], anthropic: bool) -> None:
             with server.lock:
+                server.models[str(request.get("model"))] += 1
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:
@@ -170,22 +206,52 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             if server.latency:
                 time.sleep(server.latency)
             fault = server.next_fault(prompt)
-            if fault is not None:
-                if fault[0] == "429":
-                    return self._error(429, "rate limited", anthropic, {"Retry-After": str(fault[1])})
-                if fault[0] == "500":
-                    return self._error(500, "internal error", anthropic)
-                if fault[0] == "401":
-                    echoed = self._key() if server.echo_key_in_errors else "..."
-                    return self._error(401, f"Incorrect API key provided: {echoed}", anthropic)
-                if fault[0] == "slow":
-                    time.sleep(fault[1])
-                if fault[0] == "malformed":
-                    return self._send(200, b'{"choices": [ this is not json')
+            if fault is not None and self._fault(fault, anthropic):
+                return
             reply = server.answer_for(prompt)
             model = request["model"]
-            self._send(200, _anthropic_message(model, prompt, reply) if anthropic
-                       else _openai_completion(model, prompt, reply))
+            if self._send(200, _anthropic_message(model, prompt, reply) if anthropic
+                          else _openai_completion(model, prompt, reply)):
+                with server.lock:
+                    server.answered += 1
+
+        def _fault(self, fault: tuple[Any, ...], anthropic: bool) -> bool:
+            """Act out one fault; True when the request has been answered (or dropped) by it."""
+            kind = fault[0]
+            if kind == "429":
+                self._error(429, "rate limited", anthropic, {"Retry-After": str(fault[1])})
+            elif kind == "429-ms":
+                self._error(429, "rate limited", anthropic, {"retry-after-ms": str(fault[1])})
+            elif kind == "429-date":
+                when = email.utils.formatdate(time.time() + fault[1], usegmt=True)
+                self._error(429, "rate limited", anthropic, {"Retry-After": when})
+            elif kind in ("408", "409", "500", "403"):
+                self._error(int(kind), f"fault {kind}", anthropic)
+            elif kind == "401":
+                echoed = self._key() if server.echo_key_in_errors else "..."
+                self._error(401, f"Incorrect API key provided: {echoed}", anthropic)
+            elif kind == "malformed":
+                self._send(200, b'{"choices": [ this is not json')
+            elif kind == "wrong-shape":
+                self._send(200, {"result": "positive", "choices": [], "content": None})
+            elif kind == "reset":
+                self._reset_mid_response()
+            elif kind == "slow":
+                time.sleep(fault[1])
+                return False
+            return True
+
+        def _reset_mid_response(self) -> None:
+            """Promise a body, send half of it, then abort the connection with a TCP RST."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "400")
+            self.end_headers()
+            self.wfile.write(b'{"id": "chatcmpl-reset", "choices": [{"index": 0, "mess')
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
 
         # ------------------------------------------------------ batches
         def _upload(self, raw: bytes) -> None:
@@ -197,37 +263,57 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             self._send(200, {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
                              "filename": "input.jsonl", "purpose": "batch", "status": "processed"})
 
-        def _result_for(self, custom_id: str, prompt: str, model: str, anthropic: bool) -> dict[str, Any]:
-            fault = server.fault_for.get(server.transcript_of(prompt))
-            reply = server.answer_for(prompt)
-            if anthropic:
-                if fault and fault[0] == "500":
-                    return {"custom_id": custom_id, "result": {"type": "errored", "error": {
+        def _batch_rows(self, items: list[tuple[str, str, str]], anthropic: bool) -> tuple[list[Any], list[Any]]:
+            """(answered rows, error rows) for ``(custom_id, prompt, model)`` items, per ``batch_end``."""
+            ok, errors = [], []
+            unanswered = {"expired": "expired", "cancelled": "canceled"}.get(server.batch_end)
+            for index, (custom_id, prompt, model) in enumerate(items):
+                fault = server.fault_for.get(server.transcript_of(prompt))
+                reply = server.answer_for(prompt)
+                if unanswered and server.batch_partial is not None and index >= server.batch_partial:
+                    if anthropic:
+                        errors.append({"custom_id": custom_id, "result": {"type": unanswered}})
+                    else:
+                        errors.append({"id": "r", "custom_id": custom_id, "response": None, "error": {
+                            "code": f"batch_{server.batch_end}", "message": f"request {server.batch_end}"}})
+                elif fault and fault[0] == "500":
+                    errors.append({"custom_id": custom_id, "result": {"type": "errored", "error": {
                         "type": "error", "error": {"type": "api_error", "message": "internal error"}}}}
-                return {"custom_id": custom_id,
-                        "result": {"type": "succeeded", "message": _anthropic_message(model, prompt, reply)}}
-            if fault and fault[0] == "500":
-                return {"id": "r", "custom_id": custom_id, "response": {"status_code": 500, "request_id": "r",
-                        "body": {"error": {"message": "internal error"}}}, "error": None}
-            return {"id": "r", "custom_id": custom_id, "response": {
-                "status_code": 200, "request_id": "r", "body": _openai_completion(model, prompt, reply)}, "error": None}
+                                  if anthropic else
+                                  {"id": "r", "custom_id": custom_id, "response": {
+                                      "status_code": 500, "request_id": "r",
+                                      "body": {"error": {"message": "internal error"}}}, "error": None})
+                else:
+                    ok.append({"custom_id": custom_id, "result": {
+                        "type": "succeeded", "message": _anthropic_message(model, prompt, reply)}} if anthropic else
+                        {"id": "r", "custom_id": custom_id, "response": {
+                            "status_code": 200, "request_id": "r",
+                            "body": _openai_completion(model, prompt, reply)}, "error": None})
+            return ok, errors
+
+        def _store_file(self, rows: list[Any]) -> str | None:
+            if not rows:
+                return None
+            file_id = server.new_id("file")
+            server.files[file_id] = "\n".join(json.dumps(r) for r in rows).encode()
+            return file_id
 
         def _openai_batch_create(self, request: dict[str, Any]) -> None:
             lines = [json.loads(x) for x in server.files[request["input_file_id"]].decode().splitlines() if x]
-            results = [self._result_for(x["custom_id"], x["body"]["messages"][-1]["content"], x["body"]["model"],
-                                        False) for x in lines]
-            batch_id, out_id = server.new_id("batch"), server.new_id("file")
-            server.files[out_id] = "\n".join(json.dumps(r) for r in results).encode()
-            server.batches[batch_id] = {"polls": 0, "n": len(lines), "output": out_id,
+            ok, errors = self._batch_rows([(x["custom_id"], x["body"]["messages"][-1]["content"], x["body"]["model"])
+                                           for x in lines], anthropic=False)
+            batch_id = server.new_id("batch")
+            server.batches[batch_id] = {"polls": 0, "n": len(lines), "answered": len(ok),
+                                        "output": self._store_file(ok), "errors": self._store_file(errors),
                                         "input": request["input_file_id"]}
             self._send(200, self._poll(batch_id, anthropic=False, count=False))
 
         def _anthropic_batch_create(self, request: dict[str, Any]) -> None:
-            results = [self._result_for(r["custom_id"], r["params"]["messages"][-1]["content"], r["params"]["model"],
-                                        True) for r in request["requests"]]
+            ok, errors = self._batch_rows([(r["custom_id"], r["params"]["messages"][-1]["content"],
+                                            r["params"]["model"]) for r in request["requests"]], anthropic=True)
             batch_id = server.new_id("msgbatch")
-            server.batches[batch_id] = {"polls": 0, "n": len(results),
-                                        "results": "\n".join(json.dumps(r) for r in results).encode()}
+            server.batches[batch_id] = {"polls": 0, "n": len(ok) + len(errors), "answered": len(ok),
+                                        "results": "\n".join(json.dumps(r) for r in ok + errors).encode()}
             self._send(200, self._poll(batch_id, anthropic=True, count=False))
 
         def _poll(self, batch_id: str, anthropic: bool, count: bool = True) -> dict[str, Any]:
@@ -235,6 +321,10 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             if count:
                 batch["polls"] += 1
             done = not server.hold_batches and batch["polls"] >= server.polls_to_complete
+            if done and not batch.get("charged"):
+                batch["charged"] = True
+                with server.lock:
+                    server.answered += batch["answered"]
             if anthropic:
                 n = batch["n"]
                 return {"id": batch_id, "type": "message_batch",
@@ -245,10 +335,12 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                         "ended_at": "2026-01-01T00:01:00Z" if done else None, "archived_at": None,
                         "cancel_initiated_at": None,
                         "results_url": f"{server.url}/v1/messages/batches/{batch_id}/results" if done else None}
+            status = server.batch_end if done else "in_progress"
             return {"id": batch_id, "object": "batch", "endpoint": "/v1/chat/completions", "errors": None,
-                    "input_file_id": batch["input"], "completion_window": "24h",
-                    "status": "completed" if done else "in_progress", "created_at": 0,
-                    "output_file_id": batch["output"] if done else None, "error_file_id": None,
-                    "request_counts": {"total": batch["n"], "completed": batch["n"] if done else 0, "failed": 0}}
+                    "input_file_id": batch["input"], "completion_window": "24h", "status": status, "created_at": 0,
+                    "output_file_id": batch["output"] if done else None,
+                    "error_file_id": batch["errors"] if done else None,
+                    "request_counts": {"total": batch["n"], "completed": batch["answered"] if done else 0,
+                                       "failed": batch["n"] - batch["answered"] if done else 0}}
 
     return Handler

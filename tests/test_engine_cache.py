@@ -108,3 +108,38 @@ def test_cache_commands(cli, tmp_path: Path) -> None:
     assert "removed 1 entries" in run("clear", "transcripts", "--yes")
     assert [e.namespace for e in cache.entries()] == ["speech-embeddings"]
     assert "removed 1 entries" in run("clear", "--yes")
+
+
+def test_a_checkpoint_and_its_summary_under_one_key_are_both_listed_sized_and_cleared(tmp_path: Path, cli) -> None:
+    """Pre-training stores its checkpoint (a directory) and its summary (JSON) under the same key."""
+    cache = Cache(tmp_path / "c")
+    weights = tmp_path / "ckpt"
+    weights.mkdir()
+    (weights / "model.safetensors").write_bytes(b"w" * 5000)
+    cache.put_dir("pretrain", "k" * 64, weights, meta={"kind": "text-pretrain"})
+    cache.put_json("pretrain", "k" * 64, {"val_accuracy": 0.5})
+    listed = {e.path.suffix: e for e in cache.entries("pretrain")}
+    assert set(listed) == {".dir", ".json"} and listed[".dir"].size == 5000
+    assert listed[".dir"].meta["kind"] == "text-pretrain"
+    assert cache.usage()["pretrain"] == (2, 5000 + listed[".json"].size)
+    code, output = cli(["cache", "ls", "--cache-dir", str(cache.root)])
+    assert code == 0 and output.count("pretrain") >= 2
+    assert cache.clear("pretrain") == 2
+    assert cache.get_dir("pretrain", "k" * 64) is None and not list((cache.root / "pretrain").rglob("*.*"))
+
+
+def test_artifacts_written_by_the_old_layout_and_the_label_store_are_listed_and_cleared(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "c")
+    folder = cache.root / "pretrain" / "ab"
+    (folder / f"{'ab' * 32}.dir").mkdir(parents=True)
+    (folder / f"{'ab' * 32}.dir" / "w.bin").write_bytes(b"x" * 300)
+    (folder / f"{'ab' * 32}.json").write_text("{}")
+    (folder / f"{'ab' * 32}.meta.json").write_text('{"suffix": ".json"}')  # the dir's meta, overwritten
+    (cache.root / "labels.sqlite").write_bytes(b"s" * 100)
+    (cache.root / "labels.sqlite-wal").write_bytes(b"w" * 50)
+    usage = cache.usage()
+    assert usage["pretrain"] == (2, 302) and usage["labels"] == (1, 150)
+    assert cache.clear() == 3
+    assert not (cache.root / "labels.sqlite").exists() and not (cache.root / "labels.sqlite-wal").exists()
+    assert not any(p.is_file() or p.suffix == ".dir" for p in (cache.root / "pretrain").rglob("*"))
+

@@ -81,6 +81,31 @@ MISTAKES = [
      "datasets.0.text_source", "needs a [model.asr]"),
     ("unknown dataset", BASE.replace('plugin = "csv"', 'plugin = "iemocapp"'), "datasets.0.plugin",
      "did you mean 'iemocap'"),
+    ("negative seed", BASE.replace("seeds = [0, 1]", "seeds = [-1]"), "benchmark.seeds.0", "greater than or equal"),
+    ("seed beyond 2**32-1", BASE.replace("seeds = [0, 1]", "seeds = [4294967296]"), "benchmark.seeds.0",
+     "less than or equal to 4294967295"),
+    ("duplicate seeds", BASE.replace("seeds = [0, 1]", "seeds = [0, 1, 0]"), "benchmark.seeds", "more than once"),
+    ("empty name", BASE.replace('name = "spec-test"', 'name = ""'), "benchmark.name", "at least 1 character"),
+    ("blank name", BASE.replace('name = "spec-test"', 'name = "   "'), "benchmark.name", "at least 1 character"),
+    ("infinite lr", BASE.replace("epochs = 2", "epochs = 2\nlr = inf"), "training.stage1.lr", "finite"),
+    ("nan lr", BASE.replace("epochs = 2", "epochs = 2\nlr = nan"), "training.stage1.lr", "finite"),
+    ("boolean batch size", BASE.replace("epochs = 2", "epochs = 2\nbatch_size = true"),
+     "training.stage1.batch_size", "valid integer"),
+    ("float epochs", BASE.replace("epochs = 2", "epochs = 2.5"), "training.stage1.epochs", "valid integer"),
+    ("absurd epochs", BASE.replace("epochs = 2", "epochs = 1000000000"), "training.stage1.epochs",
+     "less than or equal to 10000"),
+    ("absurd pretrain epochs", BASE + "epochs = 99999999\n", "pretrain.epochs", "less than or equal to 10000"),
+    ("boolean as string", BASE + 'enabled = "yes"\n', "pretrain.enabled", "valid boolean"),
+    ("bad tracking uri scheme", BASE + '\n[tracking]\nuri = "foo://bar"\n', "tracking.uri",
+     "unsupported tracking URI scheme 'foo'"),
+    ("http uri without host", BASE + '\n[tracking]\nuri = "http://"\n', "tracking.uri", "names no host"),
+    ("misspelt section", BASE.replace("[benchmark]", "[benchmrk]"), "benchmrk",
+     "unknown key (did you mean 'benchmark'?)"),
+    ("misspelt nested key", BASE.replace("seeds = [0, 1]", "seds = [0, 1]"), "benchmark.seds",
+     "did you mean 'seeds'?"),
+    ("misspelt component param", BASE.replace('{ plugin = "bigru-attention" }',
+                                              '{ plugin = "bigru-attention", params = { hiden = 3 } }'),
+     "model.context_model.params.hiden", "did you mean 'hidden'?"),
 ]
 
 
@@ -144,3 +169,32 @@ def test_every_shipped_spec_validates(monkeypatch) -> None:
             load_care_spec(spec)
         else:
             load_spec(spec)
+
+
+@pytest.mark.parametrize("value", ["0123456789abcdef0123456789abcdef01234567", "a" * 64,
+                                   "Transformer baseline 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"])
+def test_a_commit_hash_or_digest_in_a_description_is_not_a_key(cli, value, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    path = _write(tmp_path, BASE.replace('seeds = [0, 1]', f'seeds = [0, 1]\ndescription = "{value}"'))
+    code, output = cli(["validate", str(path)])
+    assert code == 0, output
+
+
+@pytest.mark.parametrize("key", ["sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "sk-proj-abcdefghijklmnopqrstuvwx",
+                                 "hf_abcdefghijklmnopqrstuvwxyz", "ghp_abcdefghijklmnopqrstuvwxyz0123",
+                                 "AKIAABCDEFGHIJKLMNOP", "gsk_abcdefghijklmnopqrstuvwxyz"])
+def test_known_key_shapes_are_still_refused(cli, key, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    path = _write(tmp_path, BASE.replace('seeds = [0, 1]', f'seeds = [0, 1]\ndescription = "{key}"'))
+    code, output = cli(["validate", str(path)])
+    assert code == 2 and "benchmark.description: this value looks like an API key" in output
+    assert key not in output
+
+
+@pytest.mark.parametrize("uri, fragment", [("foo://bar", "unsupported tracking URI scheme 'foo'"),
+                                           ("sqlite:/relative.db", "sqlite:///"), ("https://", "names no host")])
+def test_run_rejects_a_malformed_tracking_uri_before_any_work(cli, uri, fragment, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ERC_TEST_DATA", str(tmp_path))
+    code, output = cli(["run", str(_write(tmp_path, BASE)), "--tracking-uri", uri])
+    errors = [line for line in output.splitlines() if line.strip()]
+    assert code == 2 and len(errors) == 1 and fragment in errors[0] and "Traceback" not in output, output

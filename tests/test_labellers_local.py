@@ -13,15 +13,21 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 def test_lexicon_applies_documented_thresholds() -> None:
     labeller = build("labeller", "lexicon", {})
-    texts = ["I love this, it is wonderful", "This is terrible and sad", "The bus leaves at nine", ""]
+    texts = ["I love this, it is wonderful", "This is terrible and sad", "The bus leaves at nine"]
     outcomes = labeller.label(texts)
-    assert [o.label for o in outcomes] == ["positive", "negative", "neutral", "neutral"]
+    assert [o.label for o in outcomes] == ["positive", "negative", "neutral"]
     assert all(o.status == "ok" and o.raw.startswith("compound=") for o in outcomes)
     strict = build("labeller", "lexicon", {"positive_threshold": 0.99, "negative_threshold": -0.99})
     assert strict.label(["I love this, it is wonderful"])[0].label == "neutral"
     assert labeller.fingerprint() != strict.fingerprint()
     with pytest.raises(ValueError):
         build("labeller", "lexicon", {"positive_threshold": -0.5, "negative_threshold": 0.5})
+
+
+@pytest.mark.parametrize("empty", ["", "   ", "\n"])
+def test_lexicon_treats_an_empty_transcript_as_failed_like_the_llm_labellers(empty: str) -> None:
+    outcome = build("labeller", "lexicon", {}).label(["I love it", empty])[1]
+    assert (outcome.label, outcome.status) == (None, "failed") and "empty transcript" in outcome.detail
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import logging
 import time
 
 import pytest
+from erc_bench_labellers.llm import AuthenticationFailed
 from llm_servers import LLMServer
 
 from erc_bench.core.errors import SecretError
@@ -92,9 +93,10 @@ def test_api_key_never_appears_in_logs_errors_or_params(provider, server, tmp_pa
     caplog.set_level(logging.DEBUG)
     server.faults = [("401",)]
     labeller = make(provider, server, tmp_path, concurrency=1)
-    outcomes = labeller.label(["awful"])
-    assert outcomes[0].status == "failed" and "401" in outcomes[0].detail and "***" in outcomes[0].detail
-    assert KEY not in caplog.text and KEY not in outcomes[0].detail
+    with pytest.raises(AuthenticationFailed) as refused:
+        labeller.label(["awful"])
+    assert "401" in str(refused.value) and "***" in str(refused.value)
+    assert KEY not in caplog.text and KEY not in str(refused.value)
     assert KEY not in repr(labeller.params) and KEY not in str(labeller.params.model_dump())
 
 

@@ -151,7 +151,7 @@ def test_pretrain_with_llm_labeller_dry_run_and_failures_counted(corpus, tmp_pat
         assert estimate.requests == 12 and estimate.cost_usd is not None and server.chat_requests() == 0
         result = run_pretrain(sec, ComponentRef(plugin="hf-text", params=TINY_BERT), Cache(tmp_path / "cache"),
                               device="cpu")
-        assert result.excluded == {"asr": 1, "unparsable": 1, "failed": 1} and result.n_failed == 3
+        assert result.excluded == {"asr": 1, "no_speech": 0, "unparsable": 1, "failed": 1} and result.n_failed == 3
         assert sum(result.label_counts.values()) == 10
         agreement = run_label_agreement(sec, Cache(tmp_path / "cache"))
         assert agreement.n_compared == 10 and agreement.overlap_pct == 100.0 and agreement.kappa == 1.0
@@ -178,3 +178,42 @@ def test_too_few_labels_is_a_user_error(corpus, tmp_path) -> None:
     with pytest.raises(UserError, match="at least"):
         run_pretrain(section(corpus, max_items=2), ComponentRef(plugin="hf-text", params=TINY_BERT),
                      Cache(tmp_path / "cache"), device="cpu")
+
+
+class HallucinatingASR(ToyASR):
+    """Like ToyASR, but clip 0 comes back as Whisper answers silence, and clip 1 as an empty transcript."""
+
+    name = "toy-hallucinating-asr"
+
+    def transcribe(self, waveforms):
+        for wave, transcript in zip(waveforms, super().transcribe(waveforms), strict=True):
+            index = round(len(wave) / 1600) - 1
+            if index == 0:
+                yield Transcript("I'm not sure.", avg_logprob=-1.97, no_speech_prob=0.63)
+            elif index == 1:
+                yield Transcript("", avg_logprob=None, no_speech_prob=1.0)
+            else:
+                yield Transcript(transcript.text, avg_logprob=-0.3, no_speech_prob=0.7 if index == 2 else 0.01)
+
+
+def test_no_speech_transcripts_are_excluded_from_pretraining_and_counted(corpus, tmp_path, register_plugin) -> None:
+    register_plugin("toy-hallucinating", erc_bench_register_asr=hookimpl(lambda register: register(HallucinatingASR)))
+    result = run_pretrain(section(corpus, asr={"plugin": "toy-hallucinating-asr"}, epochs=1),
+                          ComponentRef(plugin="hf-text", params=TINY_BERT), Cache(tmp_path / "cache"), device="cpu")
+    # clip 2: high no-speech probability but confident tokens - Whisper's rule keeps it, and so do we
+    assert result.excluded == {"asr": 1, "no_speech": 2, "unparsable": 0, "failed": 0}
+    assert result.n_failed == 3 and sum(result.label_counts.values()) == len(SENTENCES) - 2
+
+
+def test_the_label_store_follows_the_runs_cache_dir(corpus, tmp_path, monkeypatch) -> None:
+    from llm_servers import LLMServer
+
+    from erc_bench.recipe.pretrain import collect_silver_labels
+
+    monkeypatch.setenv("LOOPBACK_KEY", "sk-cache-dir-test-0000000000")
+    with LLMServer() as server:
+        labeller = {"plugin": "openai", "params": {"base_url": server.url + "/v1", "api_key_env": "LOOPBACK_KEY"}}
+        cache = Cache(tmp_path / "run-cache")
+        silver = collect_silver_labels(section(corpus, labeller=labeller), cache)
+        assert server.chat_requests() == len(silver.texts) == 12
+    assert (cache.root / "labels.sqlite").is_file() and cache.usage()["labels"][0] == 1

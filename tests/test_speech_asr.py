@@ -184,3 +184,18 @@ def test_transcribe_and_asr_eval_commands(asr: FasterWhisperASR, clips: list, tm
     assert scores["by_split"]["test"]["utterances"] == len(clips) and scores["by_split"]["test"]["wer"] < 0.3
     assert set(scores["by_label"]["test"]) == {"happy", "sad"}
     assert "WER" in result.output
+
+
+def test_whisper_on_silence_is_flagged_as_no_speech_and_speech_is_not(asr: FasterWhisperASR, clips: list) -> None:
+    """Whisper invents a sentence for a silent clip; its own no-speech rule is what flags it."""
+    import numpy as np
+
+    from erc_bench.core.audio import load_audio
+    from erc_bench.core.data_checks import is_silent, no_speech
+
+    silence = np.zeros(16000, dtype=np.float32)
+    speech = [load_audio(AudioSource(str(p))) for _, p in clips[:2]]
+    results = list(asr.transcribe([silence, *speech]))
+    assert is_silent(silence) and not any(is_silent(w) for w in speech)
+    assert no_speech(results[0].text, results[0].no_speech_prob, results[0].avg_logprob), results[0]
+    assert not any(no_speech(r.text, r.no_speech_prob, r.avg_logprob) for r in results[1:]), results[1:]

@@ -142,11 +142,18 @@ _mount_commands()
 
 
 def main() -> None:
-    """Console entry point: user errors become one line and exit code 2."""
+    """Console entry point: user errors become one line and exit code 2; SIGTERM exits 143 after cleaning up."""
+    from erc_bench.core.interrupts import Terminated, install
+
+    install()
     try:
         app()
     except UserError as exc:
         err_console.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except Terminated as exc:
+        err_console.print(f"[red]stopped[/red]: {exc} received; runs in progress were closed as KILLED, "
+                          f"everything finished is cached and a rerun resumes from it", highlight=False)
         sys.exit(exc.exit_code)
 
 

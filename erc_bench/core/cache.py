@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from erc_bench import __version__
+from erc_bench.core.secrets import redact_secrets
 
 _TMP_PREFIX = ".tmp-"
+_SQLITE_SIDECARS = ("-wal", "-shm", "-journal")
 
 
 def default_cache_dir() -> Path:
@@ -110,9 +112,14 @@ class Cache:
                   suffix: str = ".bin") -> Path:
         target = self._path(namespace, key, suffix)
         self._atomic_write(target, data)
-        self._atomic_write(target.with_name(f"{key}.meta.json"),
-                           canonical_json({"suffix": suffix, "created": time.time(), **(meta or {})}).encode())
+        self._write_meta(target, suffix, meta)
         return target
+
+    def _write_meta(self, target: Path, suffix: str, meta: dict[str, Any] | None) -> None:
+        """``<key><suffix>.meta.json``: one per artifact, so a checkpoint and its summary (same key, another
+        suffix) never overwrite each other's metadata and both stay listed, sized and clearable."""
+        record = redact_secrets({"suffix": suffix, "created": time.time(), **(meta or {})})
+        self._atomic_write(target.with_name(f"{target.name}.meta.json"), canonical_json(record).encode())
 
     def get_bytes(self, namespace: str, key: str, suffix: str = ".bin") -> bytes | None:
         target = self._path(namespace, key, suffix)
@@ -159,8 +166,7 @@ class Cache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        self._atomic_write(target.with_name(f"{key}.meta.json"),
-                           canonical_json({"suffix": ".dir", "created": time.time(), **(meta or {})}).encode())
+        self._write_meta(target, ".dir", meta)
         return target
 
     def get_dir(self, namespace: str, key: str) -> Path | None:
@@ -169,8 +175,10 @@ class Cache:
 
     # ------------------------------------------------------------ management
     def entries(self, namespace: str | None = None) -> Iterator[Entry]:
+        """Every artifact: those with metadata, and any data without (written by an older version)."""
         if not self.root.is_dir():
             return
+        claimed: set[Path] = set()
         for meta_file in sorted(self.root.glob("*/*/*.meta.json")):
             ns = meta_file.parent.parent.name
             if namespace and ns != namespace:
@@ -179,12 +187,29 @@ class Cache:
                 meta = json.loads(meta_file.read_text())
             except (OSError, ValueError):
                 continue
-            key = meta_file.name[: -len(".meta.json")]
+            key = meta_file.name.split(".", 1)[0]
             data = meta_file.with_name(key + meta.get("suffix", ".bin"))
-            if not data.exists():
+            if not data.exists() or data in claimed:
                 continue
-            size = _size(data)
-            yield Entry(ns, key, data, size, data.stat().st_mtime, meta)
+            claimed.add(data)
+            yield Entry(ns, key, data, _size(data), data.stat().st_mtime, meta)
+        yield from self._root_files(namespace)
+        for data in sorted(self.root.glob("*/*/*")):
+            ns = data.parent.parent.name
+            if (namespace and ns != namespace) or data in claimed or data.name.endswith(".meta.json") \
+                    or data.name.startswith(_TMP_PREFIX):
+                continue
+            key, _, suffix = data.name.partition(".")
+            yield Entry(ns, key, data, _size(data), data.stat().st_mtime, {"suffix": f".{suffix}"})
+
+    def _root_files(self, namespace: str | None) -> Iterator[Entry]:
+        """Stores kept beside the namespaces (the SQLite label store): namespace = file stem, WAL files included."""
+        for path in sorted(p for p in self.root.iterdir() if p.is_file() and not p.name.startswith(_TMP_PREFIX)):
+            if path.name.endswith(_SQLITE_SIDECARS) or (namespace and path.stem != namespace):
+                continue
+            size = sum(_size(s) for s in [path, *(path.with_name(path.name + x) for x in _SQLITE_SIDECARS)]
+                       if s.exists())
+            yield Entry(path.stem, path.name, path, size, path.stat().st_mtime, {"suffix": path.suffix})
 
     def usage(self) -> dict[str, tuple[int, int]]:
         """Per namespace: (entry count, bytes)."""
@@ -202,7 +227,12 @@ class Cache:
                 shutil.rmtree(entry.path, ignore_errors=True)
             else:
                 entry.path.unlink(missing_ok=True)
-            entry.path.with_name(f"{entry.key}.meta.json").unlink(missing_ok=True)
+                for sidecar in _SQLITE_SIDECARS:
+                    entry.path.with_name(entry.path.name + sidecar).unlink(missing_ok=True)
+            entry.path.with_name(f"{entry.path.name}.meta.json").unlink(missing_ok=True)
+            legacy = entry.path.with_name(f"{entry.key}.meta.json")  # older versions: one meta per key
+            if not [p for p in entry.path.parent.glob(f"{entry.key}.*") if not p.name.endswith(".meta.json")]:
+                legacy.unlink(missing_ok=True)
             removed += 1
         for stray in self.root.glob(f"*/*/{_TMP_PREFIX}*") if self.root.is_dir() else []:
             shutil.rmtree(stray, ignore_errors=True) if stray.is_dir() else stray.unlink(missing_ok=True)

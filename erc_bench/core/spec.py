@@ -13,21 +13,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 
 from erc_bench.core.errors import PluginError, SpecError
 from erc_bench.core.plugin_host import PluginHost, host
+from erc_bench.core.secrets import remember
+from erc_bench.core.spec_checks import (
+    SECRET_NAME,
+    BatchSize,
+    Epochs,
+    Name,
+    Seed,
+    check_tracking_uri,
+    did_you_mean,
+    looks_like_key,
+)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SECRET_KEY_NAMES = {"api_key", "apikey", "secret", "token", "password", "access_token", "auth_token"}
-_SECRET_VALUE = re.compile(
-    r"^(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,}|hf_[A-Za-z0-9]{20,}"
-    r"|gh[pousr]_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|[A-Za-z0-9]{40,})$"
-)
-
-
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ComponentRef(_Strict):
@@ -38,18 +43,26 @@ class ComponentRef(_Strict):
 
 
 class BenchmarkSection(_Strict):
-    name: str
+    name: Name
     description: str = ""
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:  # a repeated seed would count one run twice in the mean and std
+            raise ValueError(f"seed(s) {repeated} listed more than once")
+        return seeds
 
 
 class StageTraining(_Strict):
     """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs."""
 
-    epochs: int = Field(50, ge=1)
+    epochs: Epochs = 50
     lr: float = Field(1e-4, gt=0)
-    batch_size: int = Field(32, ge=1)
+    batch_size: BatchSize = 32
     weight_decay: float = Field(0.01, ge=0)
 
 
@@ -62,16 +75,16 @@ class TrainingSection(_Strict):
 class PretrainSection(_Strict):
     """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tune the text encoder."""
 
-    enabled: bool = True
+    enabled: StrictBool = True
     corpus: ComponentRef
     asr: ComponentRef
     labeller: ComponentRef
-    epochs: int = Field(10, ge=1)
+    epochs: Epochs = 10
     lr: float = Field(1e-4, gt=0)
-    batch_size: int = Field(32, ge=1)
+    batch_size: BatchSize = 32
     val_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: int = 0
-    max_items: int | None = Field(None, ge=1)
+    seed: Seed = 0
+    max_items: StrictInt | None = Field(None, ge=1)
 
 
 class DatasetEntry(_Strict):
@@ -83,7 +96,7 @@ class DatasetEntry(_Strict):
 class ModelSection(_Strict):
     modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)
     text_encoder: ComponentRef | None = None
-    use_pretrained_text: bool = True
+    use_pretrained_text: StrictBool = True
     speech_encoder: ComponentRef | None = None
     speech_head: ComponentRef | None = None  # Stage I speech network; None = the engine's SpeechHead
     asr: ComponentRef | None = None
@@ -94,7 +107,15 @@ class ModelSection(_Strict):
 
 class TrackingSection(_Strict):
     uri: str | None = None
-    experiment: str | None = None
+    experiment: Name | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, uri: str | None) -> str | None:
+        problem = None if uri is None else check_tracking_uri(uri)
+        if problem:
+            raise ValueError(problem)
+        return uri
 
 
 class Spec(_Strict):
@@ -169,13 +190,19 @@ def _walk(node: Any, path: str, file: str, unset: list[str]) -> Any:
     if isinstance(node, list):
         return [_walk(v, f"{path}.{i}", file, unset) for i, v in enumerate(node)]
     if isinstance(node, str):
-        if _SECRET_VALUE.match(node.strip()):
+        if looks_like_key(node):
             raise SpecError(file, path, "this value looks like an API key; put it in an environment variable")
 
         def expand(match: re.Match[str]) -> str:
             name = match.group(1)
             if name in os.environ:
-                return os.environ[name]
+                value = os.environ[name]
+                if looks_like_key(value):  # checked after expansion too: the key must not reach a param
+                    raise SpecError(file, path, f"the value of ${{{name}}} looks like an API key; keys reach a "
+                                                f"component only through its *_env param (api_key_env = \"{name}\")")
+                if SECRET_NAME.search(name):
+                    remember(value, name)  # usable, but logged and cached as ${NAME}
+                return value
             unset.append(f"{path}: ${{{name}}}")
             return match.group(0)
 
@@ -187,13 +214,16 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _first_error(exc: ValidationError, prefix: str) -> tuple[str, str]:
-    err = exc.errors()[0]
+def _first_error(exc: ValidationError, prefix: str, model: type[BaseModel] | None = None) -> tuple[str, str]:
+    errors = exc.errors()
+    # a misspelt key also leaves the real one missing; the misspelling is the error worth naming
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0]) if any(
+        e["type"] == "missing" for e in errors) else errors[0]
     loc = _loc_to_path(tuple(err["loc"]))
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
-    message = err["msg"]
+    message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        message = "unknown key"
+        message = "unknown key" + (did_you_mean(model, tuple(err["loc"])) if model is not None else "")
     elif err["type"] == "missing":
         message = "required key is missing"
     return path, message
@@ -209,7 +239,7 @@ def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params
     try:
         return registered.cls.Params(**params)
     except ValidationError as exc:
-        path, message = _first_error(exc, f"{key_path}.params")
+        path, message = _first_error(exc, f"{key_path}.params", registered.cls.Params)
         raise SpecError(file, path, message) from None
 
 
@@ -290,7 +320,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
     try:
         spec = Spec(**raw)
     except ValidationError as exc:
-        raise SpecError(file, *_first_error(exc, "")) from None
+        raise SpecError(file, *_first_error(exc, "", Spec)) from None
     _check_consistency(file, spec)
     plugin_host = plugin_host or host()
     for key_path, kind, plugin, params in component_slots(spec):

@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from erc_bench.core.cache import Cache
+from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import progress_bar
@@ -63,6 +64,8 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     # Preflight: every corpus is loaded (cheap: no audio is decoded) before hours of pre-training, so a
     # missing dataset fails now, saying which path and how to obtain it.
     corpora: list[DatasetSplits] = [build("dataset", e.plugin, e.params).load() for e in spec.datasets]
+    for data in corpora:
+        refuse_duplicate_ids(data)
     if spec.pretrain is not None and spec.pretrain.enabled:
         # Likewise an API key: a missing one is named before hours of ASR, not after.
         labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)

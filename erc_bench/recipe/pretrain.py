@@ -10,6 +10,9 @@ corpus content, the ASR, labeller and encoder fingerprints, the training
 settings and the silver labels themselves, so a rerun trains nothing (and a
 rerun that recovered labels which failed last time trains again, as it should).
 Transcripts without a label (ASR failure, labeller failure, unparsable answer)
+and transcripts Whisper marks as not speech (empty, or by Whisper's own rule:
+no-speech probability above 0.6 with mean token log-probability below -1, the
+silence on which it invents "I'm not sure.")
 are excluded from training and counted, never silently dropped.
 """
 
@@ -31,6 +34,7 @@ from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
 
 NAMESPACE = "pretrain"
+LABEL_STORE_NAME = "labels.sqlite"
 LABEL_CHUNK = 512
 MIN_LABELLED = 4
 
@@ -54,8 +58,9 @@ class SilverLabels:
 
     def excluded(self) -> dict[str, int]:
         counts = Counter(o.status for o in self.outcomes if o.status != "ok")
-        return {"asr": len(self.problems), "unparsable": counts.get("unparsable", 0),
-                "failed": counts.get("failed", 0)}
+        no_speech = sum(p.kind == "no-speech" for p in self.problems)
+        return {"asr": len(self.problems) - no_speech, "no_speech": no_speech,
+                "unparsable": counts.get("unparsable", 0), "failed": counts.get("failed", 0)}
 
 
 @dataclass
@@ -75,7 +80,10 @@ class PretrainResult:
 
 def corpus_utterances(section: PretrainSection) -> tuple[list[Utterance], list[Problem]]:
     """Every utterance of every split (stable order), truncated to ``max_items``."""
+    from erc_bench.core.data_checks import refuse_duplicate_ids
+
     splits = build("dataset", section.corpus.plugin, section.corpus.params).load()
+    refuse_duplicate_ids(splits)
     utterances = [u for name in sorted(splits.splits) for u in splits.utterances(name)]
     if section.max_items is not None:
         utterances = utterances[: section.max_items]
@@ -104,9 +112,11 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
 
     utterances, problems = corpus_utterances(section)
     asr = build("asr", section.asr.plugin, section.asr.params)
-    labeller = build("labeller", section.labeller.plugin, section.labeller.params)
+    labeller = build("labeller", section.labeller.plugin, _labeller_params(section.labeller, cache))
     transcripts, asr_problems = transcribe_utterances(asr, utterances, cache, progress)
-    kept = [u for u in utterances if u.id in transcripts]
+    asr_problems = list(asr_problems) + _no_speech_problems(utterances, transcripts)
+    flagged = {p.item_id for p in asr_problems}
+    kept = [u for u in utterances if u.id in transcripts and u.id not in flagged]
     texts = [transcripts[u.id].text for u in kept]
     outcomes: list[LabelOutcome] = []
     if label:
@@ -121,6 +131,31 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
             report(len(texts), len(texts))
     return SilverLabels(kept, texts, outcomes, problems + list(asr_problems), _corpus_digest(utterances),
                         asr.fingerprint(), labeller.fingerprint(), labeller, len(utterances))
+
+
+def _labeller_params(ref: ComponentRef, cache: Cache) -> dict[str, Any]:
+    """A labeller's params, its label store placed in this run's cache (``--cache-dir``) unless the spec says."""
+    from erc_bench.core.plugin_host import host
+
+    params = dict(ref.params)
+    fields = getattr(host().get("labeller", ref.plugin).cls, "Params", None)
+    if fields is not None and "cache_path" in fields.model_fields and not params.get("cache_path"):
+        params["cache_path"] = str(cache.root / LABEL_STORE_NAME)
+    return params
+
+
+def _no_speech_problems(utterances: list[Utterance], transcripts: dict[str, Any]) -> list[Problem]:
+    """Transcripts Whisper marks as not speech (silence, noise): a silver label for them would be noise."""
+    from erc_bench.core.data_checks import no_speech
+
+    problems = []
+    for utt in utterances:
+        t = transcripts.get(utt.id)
+        if t is not None and no_speech(t.text, t.no_speech_prob, t.avg_logprob):
+            detail = (f"no-speech probability {t.no_speech_prob:.2f}, mean log-probability {t.avg_logprob:.2f}"
+                      if t.text.strip() else "empty transcript")
+            problems.append(Problem("no-speech", utt.id, f"{detail}: {t.text[:60]!r}"))
+    return problems
 
 
 def _build_classifier(encoder: Any) -> Any:

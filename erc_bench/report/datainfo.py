@@ -2,9 +2,11 @@
 
 ``erc-bench data info`` is the first thing to run on a new corpus: it shows whether
 the layout was understood (counts match the published ones) and lists defects
-(missing clips, empty text, unknown labels) instead of letting them vanish.
+(missing clips, empty text, unknown labels, duplicate utterance ids) instead of
+letting them vanish.
 ``--check-audio`` additionally decodes each utterance's audio through
-``erc_bench.core.audio.load_audio`` and reports unreadable files (slow on video clips).
+``erc_bench.core.audio.load_audio`` and reports unreadable, truncated and silent files
+(slow on video clips).
 """
 
 from __future__ import annotations
@@ -53,17 +55,23 @@ class DatasetReport:
 
 
 def probe_audio(data: DatasetSplits, on_item: Callable[[], None] | None = None) -> list[Problem]:
-    """Decode every utterance's audio; one ``unreadable-audio`` problem per failure."""
+    """Decode every utterance's audio: ``unreadable-audio``, ``truncated-audio`` and ``silent-audio`` problems."""
     from erc_bench.core.audio import AudioError, load_audio
+    from erc_bench.core.data_checks import is_silent, truncation
 
     problems = []
     for split in SPLITS:
         for utt in data.utterances(split):
             if utt.audio is not None:
                 try:
-                    load_audio(utt.audio)
+                    samples = load_audio(utt.audio)
                 except AudioError as exc:
                     problems.append(Problem("unreadable-audio", utt.id, exc.reason))
+                else:
+                    if (reason := truncation(utt.audio.path)) is not None:
+                        problems.append(Problem("truncated-audio", utt.id, reason))
+                    if is_silent(samples):
+                        problems.append(Problem("silent-audio", utt.id, "no signal above -80 dBFS"))
             if on_item is not None:
                 on_item()
     return problems
@@ -84,7 +92,9 @@ def summarise(data: DatasetSplits, check_audio: bool = False,
         counts = Counter(u.label if u.label is not None else UNLABELLED for u in utterances)
         ordered = [lab for lab in data.labels if lab in counts] + sorted(set(counts) - set(data.labels))
         label_counts[split] = {lab: counts[lab] for lab in ordered}
-    problems = list(data.problems)
+    from erc_bench.core.data_checks import duplicate_ids
+
+    problems = list(data.problems) + duplicate_ids(data)
     if check_audio:
         problems.extend(probe_audio(data, on_item))
     return DatasetReport(data.name, list(data.labels), splits, label_counts, problems, check_audio)

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from erc_bench import __version__
+from erc_bench.core.errors import UserError
+from erc_bench.core.secrets import redact_secrets
+from erc_bench.core.spec_checks import check_tracking_uri
 
 TRACKING_ENV = "ERC_BENCH_TRACKING_URI"
 RUN_KIND_TAG = "erc_bench.run_kind"
@@ -97,26 +100,34 @@ class Tracker:
 
         self.mlflow = mlflow
         self.uri = uri or default_tracking_uri()
-        mlflow.set_tracking_uri(self.uri)
-        existing = mlflow.get_experiment_by_name(experiment)
-        if existing is None:
-            artifact_location = None
-            if self.uri.startswith("sqlite:///") and not os.environ.get(TRACKING_ENV):
-                artifact_location = (Path(self.uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
-            experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_location)
-        else:
-            experiment_id = existing.experiment_id
-        self.experiment_id = experiment_id
+        problem = check_tracking_uri(self.uri)
+        if problem:
+            raise UserError(f"tracking URI: {problem}")
+        from erc_bench.report.tracking_store import default_artifact_location, get_or_create_experiment
+
+        self.experiment_id = get_or_create_experiment(mlflow, self.uri, experiment,
+                                                      default_artifact_location(self.uri, TRACKING_ENV))
         self.experiment = experiment
 
     @contextlib.contextmanager
     def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
-        with self.mlflow.start_run(run_name=name, experiment_id=self.experiment_id, nested=nested,
-                                   tags=tags or {}) as active:
+        """A run ended FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM - never left RUNNING."""
+        from erc_bench.core.interrupts import Terminated
+
+        active = self.mlflow.start_run(run_name=name, experiment_id=self.experiment_id, nested=nested,
+                                       tags=tags or {})
+        try:
             yield active.info.run_id
+        except (KeyboardInterrupt, Terminated):
+            self.mlflow.end_run(status="KILLED")
+            raise
+        except BaseException:
+            self.mlflow.end_run(status="FAILED")
+            raise
+        self.mlflow.end_run(status="FINISHED")
 
     def log_params(self, params: dict[str, Any]) -> None:
-        flat = flatten(params)
+        flat = redact_secrets(flatten(params))  # a value from a secret-named ${VAR} is logged as ${VAR}
         items = list(flat.items())
         for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
             self.mlflow.log_params(dict(items[start:start + 100]))
@@ -127,16 +138,16 @@ class Tracker:
             self.mlflow.log_metrics(clean, step=step)
 
     def set_tags(self, tags: dict[str, str]) -> None:
-        self.mlflow.set_tags(tags)
+        self.mlflow.set_tags(redact_secrets(tags))
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> None:
-        self.mlflow.log_text(text, artifact_file)
+        self.mlflow.log_text(redact_secrets(text), artifact_file)
 
     def log_dict(self, value: dict[str, Any], artifact_file: str) -> None:
-        self.mlflow.log_dict(value, artifact_file)
+        self.mlflow.log_dict(redact_secrets(value), artifact_file)
 
     def log_confusion_png(self, matrix: Any, labels: list[str], artifact_file: str, title: str) -> None:
         """Render a confusion matrix with matplotlib (Agg) and log it as a PNG."""

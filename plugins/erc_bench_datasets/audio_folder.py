@@ -1,7 +1,8 @@
 """Unlabelled speech for LLM-guided pre-training (MSP-Podcast-like corpora).
 
 Every audio file under ``root`` (recursively; wav flac mp3 ogg m4a mp4) becomes one
-utterance in a conversation of its own, in split ``train`` with ``label=None`` and
+utterance in a conversation of its own (id: its path under ``root`` without the
+extension, or with it when ``x.wav`` and ``x.flac`` share a folder), in split ``train`` with ``label=None`` and
 ``text=""`` - the ASR step fills the text and the labeller the label. Pre-training
 makes its own train/validation split (``pretrain.val_fraction``, 80/20 by default),
 so nothing is put in validation or test here.
@@ -17,6 +18,7 @@ non-numeric valence (``bad-valence``) are reported.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -48,7 +50,7 @@ def _audio_files(root: Path) -> list[Path]:
 
 
 def _read_valence(path: Path, params: AudioFolderParams, problems: list[Problem]) -> dict[str, float]:
-    header, rows = read_csv_rows(path, "audio-folder metadata")
+    header, rows = read_csv_rows(path, "audio-folder metadata", problems)
     for column in (params.file_column, params.valence_column):
         if column not in header:
             raise DataError(f"audio-folder: metadata {path} has no column '{column}' (columns: {', '.join(header)})")
@@ -81,8 +83,12 @@ def load_audio_folder(params: AudioFolderParams, name: str) -> DatasetSplits:
     by_stem = {Path(k).stem: v for k, v in (valence or {}).items()}
     matched: set[str] = set()
     conversations = []
-    for path in _audio_files(root):
-        utt_id = path.relative_to(root).with_suffix("").as_posix()
+    files = _audio_files(root)
+    stems = Counter(path.with_suffix("") for path in files)
+    for path in files:
+        # x.wav beside x.flac are two recordings: they keep their extension so their ids differ
+        relative = path.relative_to(root)
+        utt_id = (relative if stems[path.with_suffix("")] > 1 else relative.with_suffix("")).as_posix()
         meta: dict[str, float] = {}
         if valence is not None:
             key = path.name if path.name in valence else path.stem if path.stem in by_stem else None

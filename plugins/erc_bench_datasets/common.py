@@ -57,11 +57,14 @@ def normalise_split(value: str) -> str | None:
     return SPLIT_ALIASES.get(value.strip().lower())
 
 
-def read_csv_rows(path: Path, what: str) -> tuple[list[str], list[dict[str, str]]]:
+def read_csv_rows(path: Path, what: str, problems: list[Problem]) -> tuple[list[str], list[dict[str, str]]]:
     """Header + rows of a CSV; unreadable -> DataError naming the file.
 
     UTF-8 (a BOM is tolerated); a file that is not valid UTF-8 is read as cp1252, the
-    usual encoding of spreadsheet exports, rather than refused.
+    usual encoding of spreadsheet exports, rather than refused. A row with more
+    fields than the header (an unquoted comma in a transcript, say) is an
+    ``extra-fields`` problem naming its line and is left out: its columns may be
+    shifted, so no value in it can be trusted.
     """
     try:
         raw = path.read_bytes()
@@ -70,8 +73,17 @@ def read_csv_rows(path: Path, what: str) -> tuple[list[str], list[dict[str, str]
         except UnicodeDecodeError:
             text = raw.decode("cp1252", errors="replace")
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        rows = list(reader)
-        return [h.strip() for h in (reader.fieldnames or [])], rows
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        rows = []
+        for row in reader:
+            extra = row.pop(None, None)  # type: ignore[call-overload]
+            if extra is not None:
+                problems.append(Problem("extra-fields", f"{path.name}:{reader.line_num}",
+                                        f"{len(extra)} field(s) beyond the header's {len(header)} columns: "
+                                        f"{extra[:3]!r}; quote values that contain commas"))
+                continue
+            rows.append(row)
+        return header, rows
     except (OSError, csv.Error) as exc:
         raise DataError(f"{what}: cannot read {path}: {exc}") from None
 

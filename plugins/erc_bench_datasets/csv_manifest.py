@@ -39,13 +39,13 @@ def load_manifest(manifest: Path, labels: list[str] | None, name: str) -> Datase
     if not manifest.is_file():
         raise DataError(f"{name}: expected a manifest CSV at {manifest} with columns "
                         f"{', '.join(REQUIRED_COLUMNS)} (+ optional speaker, audio)")
-    header, rows = read_csv_rows(manifest, name)
+    problems: list[Problem] = []
+    header, rows = read_csv_rows(manifest, name, problems)
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise DataError(f"{name}: manifest {manifest} lacks column(s) {', '.join(missing)}; "
                         f"expected {', '.join(REQUIRED_COLUMNS)} (+ optional speaker, audio)")
     base = manifest.parent
-    problems: list[Problem] = []
     groups: dict[str, dict[str, list[Utterance]]] = {s: {} for s in empty_splits()}
     conversation_split: dict[str, str] = {}
     seen_labels: set[str] = set()

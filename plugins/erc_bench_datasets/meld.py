@@ -101,7 +101,7 @@ class Meld:
     @staticmethod
     def _read_split(csv_path: Path, clip_dir: Path, prefix: str, clips: set[str] | None,
                     problems: list[Problem]) -> dict[str, list[Utterance]]:
-        header, rows = read_csv_rows(csv_path, "MELD")
+        header, rows = read_csv_rows(csv_path, "MELD", problems)
         missing = [c for c in REQUIRED_COLUMNS if c not in header]
         if missing:
             raise layout_error(MELD_SOURCE, csv_path, f"a CSV with columns {', '.join(REQUIRED_COLUMNS)}; "

@@ -95,12 +95,12 @@ class Mosi:
         label_path = root / p.label_file
         if not label_path.is_file():
             raise layout_error(MOSI_SOURCE, label_path, layout)
-        header, rows = read_csv_rows(label_path, "CMU-MOSI")
+        problems: list[Problem] = []
+        header, rows = read_csv_rows(label_path, "CMU-MOSI", problems)
         needed = REQUIRED_COLUMNS + (("mode",) if p.fold == "label-file" else ())
         missing = [c for c in needed if c not in header]
         if missing:
             raise layout_error(MOSI_SOURCE, label_path, f"{layout}; missing column(s) {', '.join(missing)}")
-        problems: list[Problem] = []
         audio_dir = root / p.audio_dir
         clips = clip_index(audio_dir, p.audio, MOSI_SOURCE, layout, problems)
         video_split = fold_of(p.fold) if p.fold != "label-file" else {}

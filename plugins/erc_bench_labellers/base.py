@@ -2,8 +2,11 @@
 
 ``CachedLabeller.label`` looks every transcript up in the SQLite label cache,
 asks the subclass to compute only the missing ones (``_compute``), stores the
-definitive outcomes as they arrive (a crash loses at most one flush) and
-returns one outcome per input, in order. Duplicated transcripts are sent once.
+definitive outcome the moment it arrives (one small SQLite transaction per
+answer, so a SIGKILL loses at most the answers still in flight, never one that
+was received) and returns one outcome per input, in order. Duplicated
+transcripts are sent once. Paid answers are the expensive thing here: a few
+microseconds of commit per answer is nothing beside a request's latency.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from erc_bench import LabelOutcome
+from erc_bench import LabelOutcome, redact_secrets
 from erc_bench_labellers.pricing import DryRunEstimate, Usage, cost_usd, estimate_tokens
 from erc_bench_labellers.prompting import render_prompt
 from erc_bench_labellers.store import LabelStore, label_key
@@ -22,8 +25,12 @@ log = logging.getLogger("erc_bench.labellers")
 Computed = tuple[str, LabelOutcome, int, int]
 """(cache key, outcome, prompt tokens, completion tokens) yielded by ``_compute``."""
 
-_FLUSH_EVERY = 100
 EXPECTED_ANSWER_TOKENS = 2
+
+
+def empty_transcript_outcome() -> LabelOutcome:
+    """What every labeller answers for an empty transcript: a failure, never a guessed label."""
+    return LabelOutcome(None, "failed", detail="empty transcript: nothing to label")
 
 
 class CachedLabeller:
@@ -37,10 +44,12 @@ class CachedLabeller:
         self.params = params
         self.usage = Usage()
         self._label_store: LabelStore | None = None
+        self._persisted: set[str] = set()
 
     # ------------------------------------------------------------ identity
     def _model_id(self) -> str:
-        return str(self.params.model)
+        """The model as stored and keyed: a value from a secret-named ``${VAR}`` stays ``${VAR}`` here."""
+        return str(redact_secrets(str(self.params.model)))
 
     def _prompt_template(self) -> str:
         return str(self.params.prompt)
@@ -79,22 +88,16 @@ class CachedLabeller:
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         keys, prompts, known = self._plan(list(texts))
         pending = [(k, p) for k, p in prompts.items() if k not in known]
-        buffer: list[Computed] = []
-        try:
-            for item in self._compute(pending):
-                key, outcome, p_tok, c_tok = item
-                known[key] = outcome
-                self._account(p_tok, c_tok)
-                buffer.append(item)
-                if len(buffer) >= _FLUSH_EVERY:
-                    self.store.put_many(self.name, self._model_id(), buffer)
-                    buffer = []
-        finally:
-            self.store.put_many(self.name, self._model_id(), buffer)
+        for item in self._compute(pending):
+            key, outcome, p_tok, c_tok = item
+            if key not in self._persisted:  # a provider batch stores its rows before closing itself
+                self.store.put_many(self.name, self._model_id(), [item])
+            known[key] = outcome
+            self._account(p_tok, c_tok)
         out: list[LabelOutcome] = []
         for key in keys:
             if key is None:
-                out.append(LabelOutcome(None, "failed", detail="empty transcript: nothing to label"))
+                out.append(empty_transcript_outcome())
             else:
                 out.append(known.get(key) or LabelOutcome(None, "failed", detail="no result returned"))
         return out

@@ -6,7 +6,11 @@ does not pay twice; then submit what is still missing in chunks of
 ``batch_max_requests``, journalling each batch id the moment the provider
 returns it; poll; ingest results (custom_id = the label-cache key). If
 ``batch_max_wait`` runs out, ``BatchPending`` says to rerun; the batch keeps
-running at the provider. Requests a batch did not answer end as ``failed``.
+running at the provider. A finished batch's labels are stored in one
+transaction before its journal entry is closed, so a kill at any point either
+re-reads the batch or finds its labels. Requests a batch did not answer
+(expired, cancelled, ``error_file_id`` rows) end as ``failed`` and are asked
+again by the next run; they are never cached.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class BatchPending(UserError):
 
 
 def run_batches(labeller: LLMLabeller, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+    from erc_bench_labellers.llm import AuthenticationFailed
+
     if not labeller.supports_batch:
         raise UserError(f"the {labeller.name} labeller has no batch API here; use mode = \"online\"")
     store, scope = labeller.store, labeller.fingerprint()
@@ -42,6 +48,8 @@ def run_batches(labeller: LLMLabeller, pending: list[tuple[str, str]]) -> Iterat
         try:
             return policy.call(fn, on_retry=labeller._note_retry)
         except RetriesExhausted as exc:
+            if exc.is_authentication:
+                raise AuthenticationFailed(labeller._auth_message(exc)) from None
             raise UserError(f"{labeller.name} batch API: {what} failed: {exc.reason}") from None
 
     def collect(batch_id: str) -> Iterator[Computed]:
@@ -61,14 +69,20 @@ def run_batches(labeller: LLMLabeller, pending: list[tuple[str, str]]) -> Iterat
             store.close_batch(batch_id, state)
             return
         rows = call(lambda: list(labeller._batch_results(client, batch_id)), f"downloading batch {batch_id}")
+        computed: list[Computed] = []
         for custom_id, raw, p_tok, c_tok, error in rows:
             done.add(custom_id)
             labeller.usage.requests += 1
             if error is not None:
-                yield custom_id, LabelOutcome(None, "failed", detail=f"batch {batch_id}: {error}"[:300]), 0, 0
+                computed.append((custom_id, LabelOutcome(None, "failed", detail=f"batch {batch_id}: {error}"[:300]),
+                                 0, 0))
             else:
-                yield custom_id, parse_answer(raw), p_tok, c_tok
+                computed.append((custom_id, parse_answer(raw), p_tok, c_tok))
+        # the labels are saved before the journal says "done": a kill in between re-reads the batch, never loses it
+        store.put_many(labeller.name, labeller._model_id(), computed)
+        labeller._persisted.update(key for key, *_ in computed)
         store.close_batch(batch_id, "done")
+        yield from computed
 
     for batch_id in store.open_batches(labeller.name, scope):
         log.info("%s: resuming batch %s", labeller.name, batch_id)

@@ -19,13 +19,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench import LabelOutcome, SecretError
+from erc_bench import LabelOutcome, SecretError, UserError
 from erc_bench_labellers.base import CachedLabeller, Computed, log
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
 from erc_bench_labellers.retry import RetriesExhausted, RetryPolicy
 
 NO_KEY_PLACEHOLDER = "not-needed"
 """Sent as the key when ``api_key_env = ""``: for local OpenAI-compatible servers (vLLM, Ollama, llama.cpp)."""
+
+
+class AuthenticationFailed(UserError):
+    """The provider refused the key (401/403): labelling stops at once instead of sending every request."""
 
 
 class LLMParams(BaseModel):
@@ -112,25 +116,44 @@ class LLMLabeller(CachedLabeller):
             yield from run_batches(self, pending)
             return
         client, policy = self.client(), self.retry_policy()
+        stop = threading.Event()
+        refused: list[RetriesExhausted] = []
         with ThreadPoolExecutor(max_workers=self.params.concurrency, thread_name_prefix=f"label-{self.name}") as pool:
-            futures = {pool.submit(self._label_one, client, policy, prompt): key for key, prompt in pending}
+            futures = {pool.submit(self._label_one, client, policy, prompt, stop): key for key, prompt in pending}
             try:
                 for future in as_completed(futures):
-                    outcome, p_tok, c_tok = future.result()
-                    yield futures[future], outcome, p_tok, c_tok
+                    result = future.result()
+                    if isinstance(result, RetriesExhausted):  # auth refused: stop sending, keep what came back
+                        refused.append(result)
+                    elif result is not None:
+                        yield futures[future], *result
             finally:
                 for future in futures:
                     future.cancel()
+        if refused:
+            raise AuthenticationFailed(self._auth_message(refused[0]))
+
+    def _auth_message(self, exc: RetriesExhausted) -> str:
+        env = self.params.api_key_env
+        where = f"check the key in ${env}" if env else "this server wants a key: set params.api_key_env"
+        return f"{self.name} labeller: the provider refused the API key ({exc.reason}); labelling stopped; {where}"
 
     def _note_retry(self, reason: str) -> None:
         with self._lock:
             self.usage.retries += 1
         log.warning("%s: retrying after %s", self.name, reason)
 
-    def _label_one(self, client: Any, policy: RetryPolicy, prompt: str) -> tuple[LabelOutcome, int, int]:
+    def _label_one(self, client: Any, policy: RetryPolicy, prompt: str, stop: threading.Event,
+                   ) -> tuple[LabelOutcome, int, int] | RetriesExhausted | None:
+        """One request; None when labelling was stopped before it was sent, the error itself on 401/403."""
+        if stop.is_set():
+            return None
         try:
             raw, p_tok, c_tok = policy.call(lambda: self._request(client, prompt), on_retry=self._note_retry)
         except RetriesExhausted as exc:
+            if exc.is_authentication:
+                stop.set()  # here, not in the consumer: the next queued request must not start
+                return exc
             log.warning("%s: giving up after %d attempt(s): %s", self.name, exc.attempts, exc.reason)
             return LabelOutcome(None, "failed", detail=f"{exc.reason} (after {exc.attempts} attempt(s))"), 0, 0
         with self._lock:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from erc_bench import LabelOutcome
-from erc_bench_labellers.base import CachedLabeller, Computed
+from erc_bench_labellers.base import CachedLabeller, Computed, empty_transcript_outcome
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
 
 
@@ -123,7 +123,10 @@ class LexiconLabeller:
             self._analyzer = SentimentIntensityAnalyzer()
         out = []
         for text in texts:
-            score = self._analyzer.polarity_scores(text or "")["compound"]
+            if not text or not text.strip():  # like the LLM labellers: no words, no label (never "neutral")
+                out.append(empty_transcript_outcome())
+                continue
+            score = self._analyzer.polarity_scores(text)["compound"]
             if score >= self.params.positive_threshold:
                 label = "positive"
             elif score <= self.params.negative_threshold:

@@ -18,9 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from erc_bench import redact_secrets as redact_spec_secrets
+
 T = TypeVar("T")
 
 _RETRY_STATUS = {408, 409, 429}
+AUTH_STATUS = {401, 403}
 MAX_SERVER_DELAY = 600.0
 _TRANSIENT_TYPES = {"APITimeoutError", "APIConnectionError", "ReadTimeout", "ConnectTimeout", "TimeoutException",
                     "RemoteProtocolError"}
@@ -33,9 +36,14 @@ class MalformedResponse(Exception):
 class RetriesExhausted(Exception):
     """Every attempt failed; ``reason`` says why (redacted)."""
 
-    def __init__(self, reason: str, attempts: int) -> None:
+    def __init__(self, reason: str, attempts: int, status: int | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.attempts = reason, attempts
+        self.reason, self.attempts, self.status = reason, attempts, status
+
+    @property
+    def is_authentication(self) -> bool:
+        """401/403: the key is wrong or lacks access; every further request would fail the same way."""
+        return self.status in AUTH_STATUS
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -106,9 +114,10 @@ class RetryPolicy:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - classified below; unknown errors fail without retry
                 retryable, server_delay, reason = classify(exc)
-                reason = redact(reason, self.secrets)
+                reason = redact_spec_secrets(redact(reason, self.secrets))
                 if not retryable or attempt >= self.max_retries:
-                    raise RetriesExhausted(reason, attempt + 1) from None
+                    status = getattr(exc, "status_code", None)
+                    raise RetriesExhausted(reason, attempt + 1, status if isinstance(status, int) else None) from None
                 if on_retry is not None:
                     on_retry(reason)
                 self.sleep(self.delay(attempt, server_delay))
