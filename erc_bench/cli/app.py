@@ -7,6 +7,7 @@ exit code 2, no traceback. Heavy libraries are imported inside commands so
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -154,7 +155,11 @@ def main() -> None:
     except Terminated as exc:
         err_console.print(f"[red]stopped[/red]: {exc} received; runs in progress were closed as KILLED, "
                           f"everything finished is cached and a rerun resumes from it", highlight=False)
-        sys.exit(exc.exit_code)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # everything worth keeping is closed; interpreter finalisation can hang on library threads (torch,
+        # SQLAlchemy pools) after an asynchronous exception, and a terminated process must actually end
+        os._exit(exc.exit_code)
 
 
 if __name__ == "__main__":
