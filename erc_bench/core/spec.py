@@ -7,8 +7,6 @@ component's ``params`` by that component's own ``Params`` model.
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,20 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Valida
 
 from erc_bench.core.errors import PluginError, SpecError
 from erc_bench.core.plugin_host import PluginHost, host
-from erc_bench.core.secrets import remember
-from erc_bench.core.spec_checks import (
-    SECRET_NAME,
-    BatchSize,
-    Epochs,
-    Name,
-    Seed,
-    check_tracking_uri,
-    did_you_mean,
-    looks_like_key,
-)
+from erc_bench.core.spec_checks import BatchSize, Epochs, Name, Seed, check_tracking_uri, did_you_mean, expand_env
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_SECRET_KEY_NAMES = {"api_key", "apikey", "secret", "token", "password", "access_token", "auth_token"}
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -176,40 +163,6 @@ def apply_override(raw: dict[str, Any], assignment: str, file: str) -> None:
         raise SpecError(file, key_path, "--set: parent is not a table")
 
 
-def _walk(node: Any, path: str, file: str, unset: list[str]) -> Any:
-    """Expand ``${VAR}`` and reject anything that looks like a secret."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if str(key).lower() in _SECRET_KEY_NAMES:
-                hint = f'({key}_env = "VAR")'
-                raise SpecError(file, sub, f"secrets never go in a spec; name the environment variable instead {hint}")
-            out[key] = _walk(value, sub, file, unset)
-        return out
-    if isinstance(node, list):
-        return [_walk(v, f"{path}.{i}", file, unset) for i, v in enumerate(node)]
-    if isinstance(node, str):
-        if looks_like_key(node):
-            raise SpecError(file, path, "this value looks like an API key; put it in an environment variable")
-
-        def expand(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in os.environ:
-                value = os.environ[name]
-                if looks_like_key(value):  # checked after expansion too: the key must not reach a param
-                    raise SpecError(file, path, f"the value of ${{{name}}} looks like an API key; keys reach a "
-                                                f"component only through its *_env param (api_key_env = \"{name}\")")
-                if SECRET_NAME.search(name):
-                    remember(value, name)  # usable, but logged and cached as ${NAME}
-                return value
-            unset.append(f"{path}: ${{{name}}}")
-            return match.group(0)
-
-        return _ENV_REF.sub(expand, node)
-    return node
-
-
 def _loc_to_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
@@ -316,7 +269,7 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
     for assignment in overrides or []:
         apply_override(raw, assignment, file)
     unset: list[str] = []
-    raw = _walk(raw, "", file, unset)
+    raw = expand_env(raw, "", file, unset)
     try:
         spec = Spec(**raw)
     except ValidationError as exc:

@@ -9,6 +9,7 @@ secrets, and the did-you-mean for a misspelt key.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import types
 import typing
@@ -16,6 +17,9 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, StrictInt, StringConstraints
+
+from erc_bench.core.errors import SpecError
+from erc_bench.core.secrets import remember
 
 SECRET_VALUE = re.compile(
     r"^(sk-ant-[A-Za-z0-9_\-]{16,}|sk-(proj-|svcacct-)?[A-Za-z0-9_\-]{16,}|tgp_v1_[A-Za-z0-9_\-]{16,}"
@@ -29,6 +33,8 @@ Slack, JWT). A bare 40-hex string is a commit hash far more often than a key, so
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
 """Environment variable names whose values are never logged: their ``${VAR}`` form is logged instead."""
 
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+SECRET_KEY_NAMES = {"api_key", "apikey", "secret", "token", "password", "access_token", "auth_token"}
 TRACKING_SCHEMES = {"file", "sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks",
                     "databricks-uc", "uc"}
 MAX_SEED = 2**32 - 1
@@ -93,3 +99,37 @@ def did_you_mean(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         return ""
     close = difflib.get_close_matches(str(loc[-1]), list(current.model_fields), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def expand_env(node: Any, path: str, file: str, unset: list[str]) -> Any:
+    """Expand ``${VAR}`` and reject anything that looks like a secret, before and after expansion."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if str(key).lower() in SECRET_KEY_NAMES:
+                hint = f'({key}_env = "VAR")'
+                raise SpecError(file, sub, f"secrets never go in a spec; name the environment variable instead {hint}")
+            out[key] = expand_env(value, sub, file, unset)
+        return out
+    if isinstance(node, list):
+        return [expand_env(v, f"{path}.{i}", file, unset) for i, v in enumerate(node)]
+    if isinstance(node, str):
+        if looks_like_key(node):
+            raise SpecError(file, path, "this value looks like an API key; put it in an environment variable")
+
+        def expand(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in os.environ:
+                value = os.environ[name]
+                if looks_like_key(value):  # checked after expansion too: the key must not reach a param
+                    raise SpecError(file, path, f"the value of ${{{name}}} looks like an API key; keys reach a "
+                                                f"component only through its *_env param (api_key_env = \"{name}\")")
+                if SECRET_NAME.search(name):
+                    remember(value, name)  # usable, but logged and cached as ${NAME}
+                return value
+            unset.append(f"{path}: ${{{name}}}")
+            return match.group(0)
+
+        return ENV_REF.sub(expand, node)
+    return node
