@@ -94,7 +94,8 @@ class CarePretrainSpec(_Strict):
 def load_care_spec(path: str | Path, overrides: list[str] | None = None) -> CarePretrainSpec:
     """Read, override (``--set key.path=value``), expand ``${VAR}`` and validate, plugins and params included."""
     from erc_bench.core.plugin_host import host
-    from erc_bench.core.spec import _first_error, _walk, apply_override, validate_params
+    from erc_bench.core.spec import _first_error, apply_override, validate_params
+    from erc_bench.core.spec_checks import expand_env
 
     file = str(path)
     p = Path(path)
@@ -107,7 +108,7 @@ def load_care_spec(path: str | Path, overrides: list[str] | None = None) -> Care
     for assignment in overrides or []:
         apply_override(raw, assignment, file)
     unset: list[str] = []
-    raw = _walk(raw, "", file, unset)
+    raw = expand_env(raw, "", file, unset)
     if unset:
         key, ref = unset[0].split(": ", 1)
         raise SpecError(file, key, f"environment variable {ref} is not set; export it before running")
