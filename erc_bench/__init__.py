@@ -72,6 +72,8 @@ _PUBLIC: dict[str, str] = {
     "embed_utterances": "erc_bench.recipe.speech_inputs",
     "speech_problem_summary": "erc_bench.recipe.speech_inputs",
     "UserError": "erc_bench.core.errors",
+    "require": "erc_bench.core.extras",
+    "MissingExtra": "erc_bench.core.extras",
     "DataError": "erc_bench.core.errors",
     "SecretError": "erc_bench.core.errors",
     "redact_secrets": "erc_bench.core.secrets",

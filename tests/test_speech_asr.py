@@ -140,12 +140,25 @@ def test_transcripts_are_cached_and_bad_audio_counted(asr: FasterWhisperASR, cli
     assert second == first and len(problems2) == len(problems)
 
 
-def test_wer_normalises_case_and_punctuation() -> None:
-    assert normalise_text("“Okay,” she SAID — it’s fine!") == ["okay", "she", "said", "it's", "fine"]
+def test_wer_uses_whispers_english_normaliser_and_jiwer() -> None:
+    # Whisper's published normalisation: case, punctuation, spelled-out numbers, titles, British spelling.
+    assert normalise_text("“Okay,” she SAID — fine!") == ["okay", "she", "said", "fine"]
+    assert word_error_rate("I have twenty-five colours, Mr. Smith.", "i have 25 colors mister smith") == 0.0
     assert word_error_rate("Okay.", "okay") == 0.0
     assert word_error_rate("the cat sat", "the cat sat down") == pytest.approx(1 / 3)
     assert word_error_rate("a b c d", "a x c") == pytest.approx(2 / 4)
     assert word_edits(["a", "b"], []) == 2 and word_error_rate("", "") == 0.0 and word_error_rate("", "hi") == 1.0
+
+
+def test_wer_spelling_map_is_openais() -> None:
+    import hashlib
+    from importlib.resources import files
+
+    from erc_bench_speech.wer import SPELLING_MAP_SHA256
+
+    raw = (files("whisper_normalizer") / "normalizers" / "english.json").read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == SPELLING_MAP_SHA256
+    assert word_error_rate("the theatre's colour", "the theater's color") == 0.0
 
 
 def test_transcribe_and_asr_eval_commands(asr: FasterWhisperASR, clips: list, tmp_path: Path) -> None:

@@ -19,17 +19,26 @@ from erc_bench import __version__
 from erc_bench.cli.console import console, err_console
 from erc_bench.core.errors import UserError
 
+# MLflow logs every store migration and run URL at INFO; erc-bench prints what matters itself.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
 app = typer.Typer(help="Build, run and compare multimodal Emotion Recognition in Conversations systems.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False)
 
 SetOption = typer.Option(None, "--set", help="Override a spec key: key.path=value (TOML value). Repeatable.")
 
 
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(f"erc-bench {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                       callback=_print_version)) -> None:
+    """Eager --version: printed before Typer asks for a command."""
 
 
 @app.command()
@@ -50,13 +59,16 @@ def plugins() -> None:
         err_console.print(f"[red]plugin failed to load[/red]: {escape(str(failure.source))}: {escape(failure.error)}")
 
 
+SpecArgument = typer.Argument(..., help="Benchmark spec: a TOML file or a shipped spec's name (erc-bench specs).")
+
+
 @app.command()
-def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
-             overrides: list[str] | None = SetOption) -> None:
+def validate(spec: str = SpecArgument, overrides: list[str] | None = SetOption) -> None:
     """Check a spec completely (structure, plugin names, each component's params) without running it."""
+    from erc_bench.core.shipped_specs import resolve_spec
     from erc_bench.core.spec import component_slots, load_spec
 
-    loaded = load_spec(spec, overrides)
+    loaded = load_spec(resolve_spec(spec), overrides)
     console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
                   f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
     for unset in loaded.unset_env:
@@ -64,19 +76,31 @@ def validate(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
 
 
 @app.command()
-def run(spec: Path = typer.Argument(..., help="Benchmark spec (TOML)."),
+def run(spec: str = SpecArgument,
         overrides: list[str] | None = SetOption,
         tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI."),
-        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Artifact cache directory.")) -> None:
+        cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Artifact cache directory."),
+        output: Path | None = typer.Option(None, "--output", "-o", help="Also write the results table as JSON."),
+        limit: int | None = typer.Option(None, "--limit", min=1,
+                                         help="Smoke test: only the first N conversations of each split "
+                                              "(cap the pre-training pool with --set pretrain.max_items=K).")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
+    from erc_bench.core.shipped_specs import resolve_spec
     from erc_bench.core.spec import load_spec, require_env
     from erc_bench.recipe.merits_l import run_benchmark
-    from erc_bench.report.results import results_table
+    from erc_bench.report.results import results_table, write_results_json
+    from erc_bench.report.tracking import default_tracking_uri
+    from erc_bench.report.tracking_check import check_tracking_uri
 
-    loaded = load_spec(spec, overrides)
+    loaded = load_spec(resolve_spec(spec), overrides)
     require_env(loaded)
-    outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console)
+    tracking_uri = tracking_uri or loaded.spec.tracking.uri or default_tracking_uri()
+    check_tracking_uri(tracking_uri)
+    outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console, limit=limit)
     console.print(results_table(outcome))
+    if output is not None:
+        write_results_json(outcome, output)
+        console.print(f"Results table written to {output}")
     console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); browse with "
                   f"`mlflow ui --backend-store-uri {outcome.tracking_uri}`, rank with `erc-bench leaderboard`")
 
@@ -92,7 +116,11 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
 
     if fmt not in lb.FORMATS:
         raise UserError(f"--format: unknown format '{fmt}'; choose one of {', '.join(lb.FORMATS)}")
-    rows = lb.build(tracking_uri or default_tracking_uri(), experiment, dataset)
+    from erc_bench.report.tracking_check import check_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri()
+    check_tracking_uri(uri)
+    rows = lb.build(uri, experiment, dataset)
     text = lb.render(rows, fmt)
     if text is None:
         console.print(lb.rich_table(rows))
@@ -101,22 +129,22 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
 
 
 @app.command()
-def compare(run_a: str = typer.Argument(..., help="MLflow run id (a dataset-seed run or one stage run)."),
-            run_b: str = typer.Argument(..., help="MLflow run id to compare against."),
+def compare(side_a: str = typer.Argument(..., help="Run id (full or the short id erc-bench prints) or a system "
+                                                   "(experiment name: all its seeds)."),
+            side_b: str = typer.Argument(..., help="Run id or system to compare against."),
             stage: str | None = typer.Option(None, help="Stage to compare (default: the final fusion stage)."),
             split: str = typer.Option("test", help="Split whose predictions are compared."),
-            method: str = typer.Option("bootstrap", help="bootstrap (paired) | randomization (approximate)."),
+            dataset: str | None = typer.Option(None, help="Systems on several datasets: which one."),
+            method: str = typer.Option("bootstrap", help="bootstrap (paired) | randomization (approximate; runs)."),
             resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap / permutation rounds."),
+            fmt: str = typer.Option("text", "--format", help="text | json"),
             tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
-    """Paired significance test of two runs on the same utterances: p-value, WF1 difference and its 95% interval."""
-    from erc_bench.report.compare import compare_runs
-    from erc_bench.report.tracking import default_tracking_uri
+    """Paired significance test of two runs, or two systems over all their seeds, on the same utterances."""
+    from erc_bench.cli.system import print_comparison
 
-    result, a, b = compare_runs(tracking_uri or default_tracking_uri(), run_a, run_b, split, stage, method, resamples)
-    console.print(f"A = {a.label}\nB = {b.label}\n{split}: {result.n_items} paired utterances, {result.method}, "
-                  f"{result.n_resamples} rounds")
-    console.print(f"WF1(A) - WF1(B) = {100 * result.delta:+.2f} points, 95% interval "
-                  f"[{100 * result.ci_low:+.2f}, {100 * result.ci_high:+.2f}], p = {result.p_value:.4f}")
+    if fmt not in ("text", "json"):
+        raise UserError(f"--format: unknown format '{fmt}'; choose text or json")
+    print_comparison(console, side_a, side_b, stage, split, dataset, method, resamples, fmt, tracking_uri)
 
 
 def _mount_commands() -> None:
@@ -129,13 +157,14 @@ def _mount_commands() -> None:
     ``erc_bench_register_commands`` hook: a plugin that fails to load loses only
     its own commands, and ``erc-bench plugins`` says why.
     """
-    from erc_bench.cli import cache, pretrain
+    from erc_bench.cli import cache, pretrain, system
     from erc_bench.cli.data import data_app
     from erc_bench.core.plugin_host import host
 
     cache.register(app)
     app.add_typer(data_app, name="data")
     pretrain.register(app)
+    system.register(app)
     host().register_commands(app)
 
 

@@ -23,6 +23,7 @@ from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, LoadedSpec
 from erc_bench.recipe import stage_runner
+from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
 from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, environment_tags
 
 
@@ -47,8 +48,12 @@ class BenchmarkOutcome:
 
 
 def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
-                  console: Console | None = None) -> BenchmarkOutcome:
-    """Run every dataset and seed of a validated spec; returns the scores for the results table."""
+                  console: Console | None = None, limit: int | None = None) -> BenchmarkOutcome:
+    """Run every dataset and seed of a validated spec; returns the scores for the results table.
+
+    ``limit`` keeps the first N conversations of each split (a smoke test); such runs are tagged
+    ``erc_bench.limit`` and, their data being different, never share stage results with full runs.
+    """
     from erc_bench.recipe.loop import resolve_device  # torch: imported only when a run starts
 
     spec = loaded.spec
@@ -66,6 +71,9 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     corpora: list[DatasetSplits] = [build("dataset", e.plugin, e.params).load() for e in spec.datasets]
     for data in corpora:
         refuse_duplicate_ids(data)
+    if limit is not None:
+        corpora = [first_conversations(data, limit) for data in corpora]
+        base_tags["erc_bench.limit"] = str(limit)
     if spec.pretrain is not None and spec.pretrain.enabled:
         # Likewise an API key: a missing one is named before hours of ASR, not after.
         labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
@@ -94,8 +102,19 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
                     for result, cached in runner.run_all():
                         outcome.scores.append(StageScore(data.name, seed, result.stage, result.metrics,
                                                          result.best_epoch, cached))
+                    tracker.log_dict(system_manifest(loaded, entry, data, text_ref, seed, device, runner.stage_keys),
+                                     SYSTEM_ARTIFACT)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def first_conversations(data: DatasetSplits, limit: int) -> DatasetSplits:
+    """The first ``limit`` conversations of every split (corpus order); problems of dropped ones are dropped too."""
+    splits = {split: conversations[:limit] for split, conversations in data.splits.items()}
+    dropped = {u.id for split, conversations in data.splits.items() for c in conversations[limit:]
+               for u in c.utterances}
+    problems = [p for p in data.problems if p.item_id not in dropped]
+    return DatasetSplits(data.name, data.labels, splits, problems)
 
 
 def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker: Tracker, base_tags: dict[str, str],

@@ -80,6 +80,7 @@ class StageRunner:
         self.spec, self.data, self.inputs, self.text_ref = spec, data, inputs, text_ref
         self.seed, self.device, self.cache, self.tracker, self.progress = seed, device, cache, tracker, progress
         self.data_digest = digest_dataset(data)
+        self.stage_keys: dict[str, str] = {}  # stage -> cache key of its result (weights), for `erc-bench predict`
         self.place_of = {u.id: (u.conversation_id, u.position) for split in data.splits
                          for u in data.utterances(split)}  # for every stage's predictions.csv
 
@@ -152,6 +153,7 @@ class StageRunner:
 
         key = Cache.key("stage", name, {"cfg": cfg.model_dump(), "seed": self.seed, "device": self.device,
                                         **key_parts}, self.data_digest)
+        self.stage_keys[name] = key
         result = StageResult.from_cache(self.cache, key)
         cached = result is not None
         if result is None:

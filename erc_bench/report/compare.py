@@ -1,9 +1,14 @@
-"""``erc-bench compare``: a paired significance test between two logged runs.
+"""``erc-bench compare``: a paired significance test between two logged runs or two systems.
 
-Both runs' per-utterance predictions are read back from MLflow and aligned on
-utterance id, so the test is paired on exactly the same test utterances; a
-mismatch (different utterances or gold labels) is an error, not a silent
-intersection.
+A side is a run id (full, or the 8-character prefix erc-bench prints) or a
+system: an experiment name, meaning all of its dataset-seed runs. Predictions
+are read back from MLflow and aligned on utterance id, so the test is paired on
+exactly the same test utterances; a mismatch (different utterances or gold
+labels) is an error, not a silent intersection. Two systems are compared over
+every seed they share: seed s of A against seed s of B on the same utterances,
+the statistic being the WF1 difference averaged over seeds, and the bootstrap
+resamples utterances (all seeds together), so seed variance and item variance
+both enter the interval.
 """
 
 from __future__ import annotations
@@ -24,12 +29,32 @@ class RunPredictions:
     rows: dict[str, tuple[str, str]]  # utterance id -> (gold, predicted)
 
 
+def resolve_run_id(client: Any, prefix: str) -> str:
+    """A full run id from a full id or a unique prefix of one (the short ids erc-bench prints)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) == 32:
+        return prefix
+    if len(prefix) < 4 or any(c not in "0123456789abcdef" for c in prefix):
+        raise UserError(f"'{prefix}' is neither a run id (hex, at least 4 characters) nor an experiment name")
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    found = [r.info.run_id for r in client.search_runs(experiments, max_results=50_000)
+             if r.info.run_id.startswith(prefix)] if experiments else []
+    if len(found) != 1:
+        what = ("no run in the store starts with it" if not found else
+                f"{len(found)} runs start with it ({', '.join(f[:12] for f in found[:3])}); give more characters")
+        raise UserError(f"run id '{prefix}': {what}")
+    return found[0]
+
+
 def _stage_run(client: Any, run_id: str, stage: str | None) -> Any:
     """The run holding predictions.csv: the run itself, or its chosen/last stage child."""
     try:
-        run = client.get_run(run_id)
+        run = client.get_run(resolve_run_id(client, run_id))
+    except UserError:
+        raise
     except Exception as exc:  # noqa: BLE001 - MLflow raises its own types for unknown ids
         raise UserError(f"no MLflow run '{run_id}' ({type(exc).__name__})") from None
+    run_id = run.info.run_id
     if "erc_bench.stage" in run.data.tags:
         return run
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
@@ -45,10 +70,10 @@ def _stage_run(client: Any, run_id: str, stage: str | None) -> Any:
     return by_stage[final[-1]]
 
 
-def load_predictions(uri: str, run_id: str, split: str, stage: str | None) -> RunPredictions:
+def load_predictions(uri: str, run_id: str, split: str, stage: str | None, client: Any = None) -> RunPredictions:
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri)
+    client = client or MlflowClient(tracking_uri=uri)
     run = _stage_run(client, run_id, stage)
     import tempfile
 
@@ -93,3 +118,92 @@ def compare_runs(uri: str, run_a: str, run_b: str, split: str = "test", stage: s
     else:
         raise UserError(f"--method: unknown '{method}'; choose bootstrap or randomization")
     return result, a, b
+
+
+@dataclass
+class SystemComparison:
+    """Two systems over their shared seeds on one dataset: the averaged test and each seed's own difference."""
+
+    result: Any  # metrics.Comparison with delta = mean over seeds of WF1(A_s) - WF1(B_s)
+    dataset: str
+    seeds: list[int]
+    per_seed: dict[int, tuple[float, float]]  # seed -> (WF1 A, WF1 B)
+    label_a: str
+    label_b: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dataset": self.dataset, "seeds": self.seeds, "a": self.label_a, "b": self.label_b,
+                "per_seed": {str(s): {"wf1_a": a, "wf1_b": b} for s, (a, b) in self.per_seed.items()},
+                **self.result.to_dict()}
+
+
+def _system_runs(client: Any, experiment: str, dataset: str | None) -> dict[tuple[str, int], str]:
+    """(dataset, seed) -> dataset-seed run id of an experiment (the newest when a seed ran twice)."""
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise UserError(f"'{experiment}' is neither a run id nor an MLflow experiment (system) in the store")
+    runs = client.search_runs([found.experiment_id], "tags.`erc_bench.run_kind` = 'dataset-seed'",
+                              order_by=["attributes.start_time ASC"], max_results=50_000)
+    out: dict[tuple[str, int], str] = {}
+    for run in runs:
+        tags = run.data.tags
+        if dataset is None or tags.get("erc_bench.dataset") == dataset:
+            out[(tags.get("erc_bench.dataset", ""), int(tags.get("erc_bench.seed", 0)))] = run.info.run_id
+    if not out:
+        raise UserError(f"system '{experiment}' has no finished dataset-seed runs"
+                        + (f" on dataset '{dataset}'" if dataset else ""))
+    return out
+
+
+def is_system(client: Any, side: str) -> bool:
+    return client.get_experiment_by_name(side) is not None
+
+
+def compare_systems(uri: str, system_a: str, system_b: str, split: str = "test", stage: str | None = None,
+                    dataset: str | None = None, n: int = 10_000, seed: int = 0) -> SystemComparison:
+    """Paired bootstrap of two systems over every seed both ran, on the same utterances."""
+    import numpy as np
+    from mlflow.tracking import MlflowClient
+
+    from erc_bench.report.metrics import _encode, _label_set, _stacked_wf1, weighted_f1
+
+    client = MlflowClient(tracking_uri=uri)
+    runs_a, runs_b = _system_runs(client, system_a, dataset), _system_runs(client, system_b, dataset)
+    shared = sorted(set(runs_a) & set(runs_b))
+    datasets = sorted({d for d, _ in shared})
+    if not shared:
+        raise UserError(f"'{system_a}' and '{system_b}' share no (dataset, seed); nothing to pair")
+    if len(datasets) > 1:
+        raise UserError(f"the systems share several datasets ({', '.join(datasets)}); pick one with --dataset")
+    seeds = [s for _, s in shared]
+    sides = [(load_predictions(uri, runs_a[k], split, stage, client), load_predictions(uri, runs_b[k], split, stage,
+                                                                                     client)) for k in shared]
+    ids = sorted(sides[0][0].rows)
+    for (a, b), s in zip(sides, seeds, strict=True):
+        if set(a.rows) != set(ids) or set(b.rows) != set(ids):
+            raise UserError(f"seed {s}: the runs scored different {split} utterances; a paired test needs the same")
+        if any(side.rows[i][0] != sides[0][0].rows[i][0] for side in (a, b) for i in ids):
+            raise UserError(f"seed {s}: gold labels differ between the runs; they scored different data")
+    gold = [sides[0][0].rows[i][0] for i in ids]
+    labels = _label_set(None, gold, *[[side.rows[i][1] for i in ids] for pair in sides for side in pair])
+    g = _encode(labels, gold)[0]
+    pa = [_encode(labels, [a.rows[i][1] for i in ids])[0] for a, _ in sides]
+    pb = [_encode(labels, [b.rows[i][1] for i in ids])[0] for _, b in sides]
+    per_seed = {s: (weighted_f1(gold, [a.rows[i][1] for i in ids], labels),
+                    weighted_f1(gold, [b.rows[i][1] for i in ids], labels)) for s, (a, b) in zip(seeds, sides,
+                                                                                                strict=True)}
+    delta = float(np.mean([x - y for x, y in per_seed.values()]))
+    rng, m, k = np.random.default_rng(seed), len(ids), len(labels)
+    deltas = np.empty(n)
+    for start in range(0, n, 500):
+        rows = rng.integers(0, m, size=(min(500, n - start), m))
+        diff = [_stacked_wf1(g[rows], a[rows], k) - _stacked_wf1(g[rows], b[rows], k) for a, b in zip(pa, pb,
+                                                                                                     strict=True)]
+        deltas[start:start + len(rows)] = np.mean(diff, axis=0)
+    from erc_bench.report.metrics import Comparison
+
+    low, high = np.percentile(deltas, [2.5, 97.5])
+    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-12))
+    result = Comparison(delta, float(low), float(high), (extreme + 1) / (n + 1), m, n, "paired-bootstrap-over-seeds")
+    return SystemComparison(result, datasets[0], seeds, per_seed, f"{system_a} ({len(seeds)} seeds)",
+                            f"{system_b} ({len(seeds)} seeds)")

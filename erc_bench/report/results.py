@@ -6,7 +6,9 @@ std over seeds; validation WF1 (the selection criterion) is shown beside it.
 
 from __future__ import annotations
 
+import json
 import statistics
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -59,3 +61,23 @@ def results_table(outcome: BenchmarkOutcome) -> Table:
         table.add_row(str(row["dataset"]), STAGE_TITLES.get(str(row["stage"]), str(row["stage"])), seeds,
                       f"{row['mean']:.2f} ± {row['std']:.2f}", f"{row['val_mean']:.2f}")
     return table
+
+
+def write_results_json(outcome: BenchmarkOutcome, path: Path) -> None:
+    """The results table as JSON (``run --output``): per dataset and stage, every seed's test and validation
+    weighted F1 as fractions, the mean and std over seeds, and the run's experiment and tracking URI."""
+    rows = []
+    for row in summary_rows(outcome):
+        seeds = row["seeds"]
+        assert isinstance(seeds, dict)
+        val = {s.seed: s.metrics.get("validation", {}).get("weighted_f1") for s in outcome.scores
+               if s.dataset == row["dataset"] and s.stage == row["stage"]}
+        rows.append({"dataset": row["dataset"], "stage": row["stage"],
+                     "modality": STAGE_TITLES.get(str(row["stage"]), str(row["stage"])),
+                     "test_weighted_f1": {str(s): v / 100 for s, v in seeds.items()},
+                     "validation_weighted_f1": {str(s): v for s, v in sorted(val.items())},
+                     "test_mean": float(row["mean"]) / 100, "test_std": float(row["std"]) / 100})  # type: ignore[arg-type]
+    document = {"experiment": outcome.experiment, "tracking_uri": outcome.tracking_uri,
+                "seconds": round(outcome.seconds, 2), "rows": rows}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -84,8 +84,9 @@ class LLMLabeller(CachedLabeller):
         return value
 
     def check_ready(self) -> None:
-        """Fail fast (SecretError naming the variable) before any expensive step runs."""
-        self._api_key()
+        """Fail fast before any expensive step runs: a missing key (SecretError naming the variable) or a
+        missing SDK (MissingExtra naming the extra). Building the client sends no request."""
+        self.client()
 
     def retry_policy(self) -> RetryPolicy:
         key = self._api_key()

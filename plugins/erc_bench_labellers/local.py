@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from erc_bench import LabelOutcome
+from erc_bench import LabelOutcome, require
 from erc_bench_labellers.base import CachedLabeller, Computed, empty_transcript_outcome
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
 
@@ -24,6 +24,7 @@ class HFLocalParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(description="Hugging Face hub id or local directory of a causal LM")
+    revision: str | None = Field(None, description="hub branch, tag or commit to pin")
     prompt: str = DEFAULT_PROMPT
     max_new_tokens: int = Field(8, ge=1)
     batch_size: int = Field(8, ge=1)
@@ -47,6 +48,10 @@ class HFLocalLabeller(CachedLabeller):
         self.params: HFLocalParams = params
         self._loaded: tuple[Any, Any, Any] | None = None
 
+    def _model_id(self) -> str:
+        """Labels are cached per model; a pinned revision is a different model."""
+        return self.params.model + (f"@{self.params.revision}" if self.params.revision else "")
+
     def _load(self) -> tuple[Any, Any, Any]:
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -54,11 +59,12 @@ class HFLocalLabeller(CachedLabeller):
             from erc_bench import resolve_device
 
             device = resolve_device(self.params.device)
-            tokenizer = AutoTokenizer.from_pretrained(self.params.model)
+            pinned = {"revision": self.params.revision} if self.params.revision else {}
+            tokenizer = AutoTokenizer.from_pretrained(self.params.model, **pinned)
             tokenizer.padding_side = "left"  # decoder-only: pad on the left so generation continues the prompt
             if tokenizer.pad_token is None:
                 tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-            model = AutoModelForCausalLM.from_pretrained(self.params.model).to(device).eval()
+            model = AutoModelForCausalLM.from_pretrained(self.params.model, **pinned).to(device).eval()
             self._loaded = (tokenizer, model, device)
         return self._loaded
 
@@ -118,6 +124,7 @@ class LexiconLabeller:
 
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         if self._analyzer is None:
+            require("vaderSentiment", "offline-models", "the VADER labeller")
             from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
             self._analyzer = SentimentIntensityAnalyzer()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from erc_bench import require
 from erc_bench_labellers.batch import BatchRow
 from erc_bench_labellers.llm import LLMLabeller, LLMParams
 from erc_bench_labellers.retry import MalformedResponse
@@ -61,7 +62,7 @@ class OpenAILabeller(LLMLabeller):
     Params = OpenAIParams
 
     def _make_client(self, api_key: str) -> Any:
-        import openai
+        openai = require("openai", "llm", "the OpenAI labeller")
 
         return openai.OpenAI(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                              max_retries=0)
@@ -127,7 +128,7 @@ class AnthropicLabeller(LLMLabeller):
     Params = AnthropicParams
 
     def _make_client(self, api_key: str) -> Any:
-        import anthropic
+        anthropic = require("anthropic", "llm", "the Anthropic labeller")
 
         return anthropic.Anthropic(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                                    max_retries=0)
@@ -193,7 +194,7 @@ class TogetherLabeller(LLMLabeller):
     supports_batch = False
 
     def _make_client(self, api_key: str) -> Any:
-        import together
+        together = require("together", "llm", "the Together labeller")
 
         return together.Together(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                                  max_retries=0)

@@ -65,6 +65,7 @@ class HFTextEncoder:
         model_config = ConfigDict(extra="forbid")
         model: str = Field("roberta-large", description="hub id, local directory, or a saved erc-bench checkpoint")
         tokenizer: str | None = Field(None, description="tokenizer hub id or directory; default: same as model")
+        revision: str | None = Field(None, description="hub branch, tag or commit to pin")
         max_length: int = Field(128, ge=4, le=8192, description="tokens per utterance (longer ones are truncated)")
         pooling: Literal["cls", "mean"] = "cls"
         hidden_dim: int = Field(256, ge=1, description="hidden layer width = utterance feature size")
@@ -95,7 +96,7 @@ class HFTextEncoder:
         p = self.params
         model = resolve_model(p.model)
         tokenizer = resolve_model(p.tokenizer) if p.tokenizer else model
-        encoder, tok = load_encoder(model, tokenizer, p.random_config)
+        encoder, tok = load_encoder(model, tokenizer, p.random_config, p.revision)
         classifier = HFTextClassifier(encoder, tok, num_labels, p.hidden_dim, p.dropout, p.pooling, p.max_length,
                                       labels)
         checkpoint = Path(model)
@@ -110,7 +111,8 @@ class HFTextEncoder:
     def fingerprint(self) -> str:
         """Hub id + params, or the content digest of a local model (and tokenizer) directory."""
         p = self.params
-        settings = p.model_dump(exclude={"model", "tokenizer"})
+        # revision only when set, so the fingerprints (cache keys) of unpinned encoders stay as they were
+        settings = p.model_dump(exclude={"model", "tokenizer"} | ({"revision"} if p.revision is None else set()))
         model = "random" if p.random_config is not None else self._identity(p.model)
         tokenizer = self._identity(p.tokenizer or p.model)
         return digest_text(canonical_json({"component": self.name, "model": model, "tokenizer": tokenizer,

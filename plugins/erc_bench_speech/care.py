@@ -34,6 +34,7 @@ class CareParams(BaseModel):
 
     checkpoint: str | None = Field(None, description="care-pretrain folder, state_dict file or hub id")
     checkpoint_file: str = Field("pytorch_model.bin", description="file inside a hub repo")
+    revision: str | None = Field(None, description="hub revision (branch, tag or commit) of a hub checkpoint")
     trust_pickle: bool = False
     allow_random_init: bool = Field(False, description="run with random weights (tests, benchmarks only)")
     output: Literal["pooled", "layers"] = "pooled"
@@ -60,7 +61,7 @@ class CareEncoder:
                             "for plumbing tests; random weights give meaningless features)")
 
     def fingerprint(self) -> str:
-        options = self.params.model_dump(exclude={"device"})
+        options = self.params.model_dump(exclude={"device", "revision"})  # the checkpoint digest covers revision
         path = self._checkpoint_path() if self.params.checkpoint else None
         if path is not None and path.is_dir():
             from erc_bench_speech.care_checkpoint import CONFIG_FILE, WEIGHTS_FILE
@@ -82,7 +83,7 @@ class CareEncoder:
         try:
             from huggingface_hub import hf_hub_download
 
-            return Path(hf_hub_download(ref, self.params.checkpoint_file))
+            return Path(hf_hub_download(ref, self.params.checkpoint_file, revision=self.params.revision))
         except Exception as exc:  # noqa: BLE001 - hub errors become one line
             raise UserError(f"care: cannot fetch {self.params.checkpoint_file} from hub repo {ref}: "
                             f"{type(exc).__name__}: {exc}") from None

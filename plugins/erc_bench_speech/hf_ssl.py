@@ -14,6 +14,7 @@ embeddings (and the cache) a function of the clip alone.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,7 @@ class HfSslParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field("microsoft/wavlm-base-plus", description="hub id or local folder")
+    revision: str | None = Field(None, description="hub branch, tag or commit to pin")
     layer: int | Literal["all"] = Field(-1, description="hidden-state index (0 = CNN features) or 'all'")
     batch_size: int = Field(8, ge=1)
     max_seconds: float = Field(30.0, gt=0)
@@ -47,22 +49,31 @@ class HfSslEncoder:
         self._device: Any = None
 
     def fingerprint(self) -> str:
-        return digest_text(canonical_json({"encoder": self.name, **self.params.model_dump(exclude={"device",
-                                                                                                    "batch_size"})}))
+        # revision only when set, so unpinned encoders keep their cache keys
+        unset = {"revision"} if self.params.revision is None else set()
+        options = self.params.model_dump(exclude={"device", "batch_size"} | unset)
+        return digest_text(canonical_json({"encoder": self.name, **options}))
 
     def _load(self) -> None:
         from transformers import AutoFeatureExtractor, AutoModel, Wav2Vec2FeatureExtractor
 
         try:
-            self._model = AutoModel.from_pretrained(self.params.model)
+            self._model = AutoModel.from_pretrained(self.params.model, **self._revision())
         except Exception as exc:  # noqa: BLE001 - missing model / offline hub -> one line
-            raise UserError(f"hf-ssl: cannot load model '{self.params.model}': {type(exc).__name__}: {exc}") from None
+            at = f" at revision {self.params.revision}" if self.params.revision else ""
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise UserError(f"hf-ssl: cannot load model '{self.params.model}'{at}: {type(exc).__name__}: "
+                            f"{first_line}") from None
         try:
-            self._extractor = AutoFeatureExtractor.from_pretrained(self.params.model)
+            self._extractor = AutoFeatureExtractor.from_pretrained(self.params.model, **self._revision())
         except Exception:  # noqa: BLE001 - checkpoints without a preprocessor config use the wav2vec2 defaults
             self._extractor = Wav2Vec2FeatureExtractor(sampling_rate=SAMPLE_RATE)
         self._device = resolve_device(self.params.device)
         self._model.to(self._device).eval()
+
+    def _revision(self) -> dict[str, str]:
+        local = Path(self.params.model).expanduser().is_dir()
+        return {"revision": self.params.revision} if self.params.revision and not local else {}
 
     def encode(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         import numpy as np

@@ -1,40 +1,65 @@
 """Word error rate, and the ``asr-eval`` report: WER per split and per emotion class.
 
 Emotional speech is known to raise ASR error rates (the paper's motivation for
-noisy transcripts), so the report breaks WER down by label. Text is normalised
-before scoring (lower case, punctuation dropped except in-word apostrophes,
-whitespace collapsed) so that "Okay." and "okay" count as a match. Corpus WER is
-total edits over total reference words, not a mean of per-utterance rates.
+noisy transcripts), so the report breaks WER down by label. Scoring follows
+Whisper's published evaluation so numbers compare with the literature: both
+sides go through Whisper's English text normaliser (transformers'
+``EnglishTextNormalizer``: case, punctuation, numbers written as digits,
+contractions, British -> American spelling) and ``jiwer`` counts the edits.
+Corpus WER is total edits over total reference words, not a mean of
+per-utterance rates. ``jiwer`` and the spelling map ship with the ``asr`` extra.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from erc_bench import DatasetSplits, Transcript
+from erc_bench import DatasetSplits, Transcript, require
 
-_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
-_NON_WORD = re.compile(r"[^\w\s']|(?<!\w)'|'(?!\w)")
+# The British -> American spelling map Whisper's normaliser needs. OpenAI publishes it as
+# whisper/normalizers/english.json (Hugging Face copies it into each Whisper repo as normalizer.json); the
+# whisper-normalizer package ships the same file, so it is read from there, offline. Its digest is that of
+# OpenAI's file: a different map would silently change every WER.
+SPELLING_MAP_SHA256 = "6607f948be9824d2e1b2fa2223cd94c06c45afa4e05ea0e3d5e1f2bdffde2465"
+
+
+@lru_cache(maxsize=1)
+def _normaliser() -> Callable[[str], str]:
+    require("whisper_normalizer", "asr", "WER scoring")
+    from importlib.resources import files
+
+    from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
+
+    raw = (files("whisper_normalizer") / "normalizers" / "english.json").read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != SPELLING_MAP_SHA256:
+        from erc_bench import UserError
+
+        raise UserError(f"whisper-normalizer's english.json has SHA-256 {digest[:12]}..., not OpenAI's spelling map; "
+                        "reinstall the asr extra with the project's constraints file")
+    return EnglishTextNormalizer(json.loads(raw))
 
 
 def normalise_text(text: str) -> list[str]:
-    """Words of ``text`` after case, quote and punctuation normalisation."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
-    return _NON_WORD.sub(" ", text).split()
+    """Words of ``text`` after Whisper's English normalisation."""
+    return _normaliser()(text).split()
 
 
 def word_edits(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
-    """Word-level Levenshtein distance (substitutions + deletions + insertions), O(len(ref)) memory."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_word in enumerate(reference, start=1):
-        current = [i] + [0] * len(hypothesis)
-        for j, hyp_word in enumerate(hypothesis, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
-        previous = current
-    return previous[-1]
+    """Word-level Levenshtein distance (substitutions + deletions + insertions), counted by jiwer."""
+    if not reference:
+        return len(hypothesis)
+    if not hypothesis:
+        return len(reference)
+    require("jiwer", "asr", "WER scoring")
+    import jiwer
+
+    out = jiwer.process_words(" ".join(reference), " ".join(hypothesis))
+    return out.substitutions + out.deletions + out.insertions
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

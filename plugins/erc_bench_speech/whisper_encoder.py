@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import canonical_json, digest_text
+from erc_bench import canonical_json, digest_text, require
 from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -52,6 +52,7 @@ class WhisperEncoder:
         return digest_text(canonical_json({"encoder": self.name, **options}))
 
     def _load(self) -> None:
+        require("faster_whisper", "asr", "the Whisper-encoder speech features")
         import ctranslate2
         from faster_whisper.feature_extractor import FeatureExtractor
 

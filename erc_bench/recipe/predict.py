@@ -1,0 +1,124 @@
+"""``erc-bench predict``: apply a trained system to new conversations, with the path it was trained on.
+
+Every dataset-seed run logs ``system.json`` (``system_manifest``): the resolved
+spec, the text encoder actually used (the pre-training checkpoint when there
+was one), the label set and the cache key of every stage's selected weights.
+``predict`` reads it back, rebuilds each stage's network, loads those weights
+from the cache and runs new utterances through the same chain: ASR with the
+system's ASR component where it was trained on transcripts (or where an
+utterance has audio but no text), the same frozen speech encoder, Stage I per
+modality, Stage II over each conversation in order, then Stage III fusion (or
+the joint model). Nothing is trained.
+
+Input: a CSV with ``utterance_id`` and ``text`` and/or ``audio`` (a path,
+relative to the CSV), optionally ``conversation_id`` and ``position``; or a
+folder of audio files, one conversation per sub-folder, in file-name order.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from erc_bench.core.audio import AUDIO_SUFFIXES
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import AudioSource, Conversation, Utterance
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from erc_bench.core.cache import Cache
+    from erc_bench.core.interfaces import DatasetSplits
+    from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
+
+SYSTEM_ARTIFACT = "system.json"
+_FORMAT = 1
+
+
+def system_manifest(loaded: LoadedSpec, entry: DatasetEntry, data: DatasetSplits, text_ref: ComponentRef | None,
+                    seed: int, device: str, stage_keys: dict[str, str]) -> dict[str, Any]:
+    """What ``predict`` needs to rebuild the system of one dataset-seed run."""
+    return {"format": _FORMAT, "spec": loaded.raw, "dataset": data.name, "text_source": entry.text_source,
+            "labels": list(data.labels), "seed": seed, "device": device, "stages": dict(stage_keys),
+            "text_encoder": text_ref.model_dump() if text_ref is not None else None}
+
+
+@dataclass
+class Prediction:
+    utterance: Utterance
+    text: str | None
+    stages: dict[str, str]  # stage -> predicted label
+    final_stage: str
+    probabilities: list[float]
+
+
+def read_inputs(source: Path) -> list[Conversation]:
+    """Conversations from a CSV (text and/or audio per row) or a folder of audio files."""
+    if source.is_dir():
+        return _folder_conversations(source)
+    if not source.is_file():
+        raise UserError(f"--input {source}: no such file or folder")
+    with source.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or "utterance_id" not in rows[0]:
+        raise UserError(f"--input {source}: a CSV needs an utterance_id column and text and/or audio")
+    if "text" not in rows[0] and "audio" not in rows[0]:
+        raise UserError(f"--input {source}: no text or audio column")
+    by_conversation: dict[str, list[Utterance]] = {}
+    for n, row in enumerate(rows):
+        conversation = row.get("conversation_id") or "(input)"
+        audio = (row.get("audio") or "").strip()
+        position = int(row["position"]) if (row.get("position") or "").strip() else n
+        path = (source.parent / audio) if audio else None
+        by_conversation.setdefault(conversation, []).append(
+            Utterance(row["utterance_id"], conversation, position, (row.get("text") or "").strip(), None,
+                      audio=AudioSource(str(path)) if path else None))
+    return [Conversation(cid, sorted(utts, key=lambda u: u.position)) for cid, utts in by_conversation.items()]
+
+
+def _folder_conversations(folder: Path) -> list[Conversation]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise UserError(f"--input {folder}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+    grouped: dict[str, list[Path]] = {}
+    for path in files:
+        grouped.setdefault(path.parent.relative_to(folder).as_posix(), []).append(path)
+    return [Conversation(cid, [Utterance(p.relative_to(folder).with_suffix("").as_posix(), cid, i, "", None,
+                                         audio=AudioSource(str(p))) for i, p in enumerate(paths)])
+            for cid, paths in grouped.items()]
+
+
+def predict(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache,
+            progress: Any = None) -> list[Prediction]:
+    """Run ``conversations`` through the system described by ``manifest`` (see the module docstring)."""
+    from erc_bench.core.spec import Spec
+    from erc_bench.recipe.predict_stages import SystemRunner
+
+    if manifest.get("format") != _FORMAT:
+        raise UserError("this run's system.json was written by another erc-bench version; re-run the benchmark")
+    spec = Spec(**manifest["spec"])
+    runner = SystemRunner(spec, manifest, cache, progress)
+    utterances = [u for c in conversations for u in c.utterances]
+    texts = runner.texts(utterances)
+    speech = runner.speech(utterances)
+    outputs = runner.run(conversations, texts, speech)
+    labels = manifest["labels"]
+    final = outputs.final_stage
+    return [Prediction(u, texts.get(u.id), {s: labels[int(p[u.id].argmax())] for s, p in outputs.logits.items()
+                                            if u.id in p}, final,
+                       outputs.probabilities(u.id)) for u in utterances if u.id in outputs.logits[final]]
+
+
+def write_predictions(predictions: list[Prediction], labels: list[str], out: Path) -> None:
+    """One row per utterance: the final stage's label and probabilities, and every stage's label."""
+    stages = list(predictions[0].stages) if predictions else []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["conversation_id", "position", "utterance_id", "text", "predicted", "stage",
+                         *(f"p_{label}" for label in labels), *(f"predicted_{s}" for s in stages)])
+        for p in predictions:
+            u = p.utterance
+            writer.writerow([u.conversation_id, u.position, u.id, p.text or "", p.stages[p.final_stage],
+                             p.final_stage, *(f"{x:.6f}" for x in p.probabilities),
+                             *(p.stages.get(s, "") for s in stages)])

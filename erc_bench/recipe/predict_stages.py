@@ -1,0 +1,185 @@
+"""The stage networks of a trained system, rebuilt from their cached weights, run forward on new data.
+
+Each network is built exactly as its trainer in ``erc_bench.stages`` built it
+(sizes read from the saved state dict where the trainer derived them from the
+data), loaded with the selected weights, and run in eval mode through the same
+batching code (``run_batch``, ``_sequence_collate``), so a training utterance
+fed to ``predict`` gets the label the run logged for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from erc_bench.core.cache import Cache
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import Conversation, Utterance
+from erc_bench.core.plugin_host import build
+from erc_bench.core.spec import Spec
+from erc_bench.recipe.loop import Batch, resolve_device, run_batch
+from erc_bench.recipe.stage_result import StageResult
+
+_FINAL_ORDER = ("stage3-fusion", "joint-fusion", "stage2-text", "stage2-speech", "stage1-text", "stage1-speech")
+_BATCH = 16
+
+
+@dataclass
+class Outputs:
+    logits: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # stage -> utterance id -> logits
+    features: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def final_stage(self) -> str:
+        return next(s for s in _FINAL_ORDER if s in self.logits)
+
+    def probabilities(self, utterance_id: str) -> list[float]:
+        logits = torch.from_numpy(self.logits[self.final_stage][utterance_id]).float()
+        return torch.softmax(logits, dim=-1).tolist()
+
+
+class SystemRunner:
+    """One trained (dataset, seed) system: its components from the spec, its weights from the cache."""
+
+    def __init__(self, spec: Spec, manifest: dict[str, Any], cache: Cache, progress: Any = None) -> None:
+        self.spec, self.manifest, self.cache, self.progress = spec, manifest, cache, progress
+        self.labels: list[str] = manifest["labels"]
+        self.device = resolve_device(spec.benchmark.device)
+
+    # ---------------------------------------------------------------- inputs
+    def texts(self, utterances: Sequence[Utterance]) -> dict[str, str]:
+        """Reference text, or the system's ASR where it was trained on transcripts or no text was given."""
+        from erc_bench.recipe.speech_inputs import transcribe_utterances
+
+        if "text" not in self.spec.model.modalities:
+            return {}
+        from_asr = self.manifest["text_source"] == "asr"
+        texts = {u.id: u.text for u in utterances if u.text and not (from_asr and u.audio is not None)}
+        needs_asr = [u for u in utterances if u.id not in texts and u.audio is not None]
+        if needs_asr:
+            ref = self.spec.model.asr or (self.spec.pretrain.asr if self.spec.pretrain else None)
+            if ref is None:
+                raise UserError(f"{len(needs_asr)} utterances have audio but no text, and this system has no ASR "
+                                "component; give a text column")
+            asr = build("asr", ref.plugin, ref.params)
+            transcripts, _problems = transcribe_utterances(asr, needs_asr, self.cache, self.progress)
+            texts |= {uid: t.text for uid, t in transcripts.items()}
+        return texts
+
+    def speech(self, utterances: Sequence[Utterance]) -> dict[str, Any]:
+        from erc_bench.recipe.speech_inputs import embed_utterances
+
+        if "speech" not in self.spec.model.modalities:
+            return {}
+        with_audio = [u for u in utterances if u.audio is not None]
+        ref = self.spec.model.speech_encoder
+        assert ref is not None
+        embeddings, _problems = embed_utterances(build("speech_encoder", ref.plugin, ref.params), with_audio,
+                                                 self.cache, self.progress)
+        return embeddings
+
+    # ---------------------------------------------------------------- stages
+    def _weights(self, stage: str) -> dict[str, Any]:
+        key = self.manifest["stages"].get(stage)
+        result = StageResult.from_cache(self.cache, key) if key else None
+        if result is None:
+            raise UserError(f"the weights of {stage} are not in the cache {self.cache.root}; run predict with the "
+                            "--cache-dir the benchmark used, or re-run the benchmark")
+        return result.state_dict
+
+    def run(self, conversations: list[Conversation], texts: dict[str, str], speech: dict[str, Any]) -> Outputs:
+        out = Outputs()
+        if "stage1-text" in self.manifest["stages"]:
+            self._stage1_text(conversations, texts, out)
+        if "stage1-speech" in self.manifest["stages"]:
+            self._stage1_speech(conversations, speech, out)
+        joint = "joint-fusion" in self.manifest["stages"]
+        for modality in ("text", "speech"):
+            if not joint and f"stage2-{modality}" in self.manifest["stages"]:
+                self._stage2(modality, conversations, out)
+        if joint or "stage3-fusion" in self.manifest["stages"]:
+            self._fusion(conversations, out, joint)
+        return out
+
+    def _stage1_text(self, conversations: list[Conversation], texts: dict[str, str], out: Outputs) -> None:
+        from erc_bench.recipe.stages import _build_classifier
+
+        ref = self.manifest["text_encoder"]
+        encoder = build("text_encoder", ref["plugin"], ref["params"])
+        model = _build_classifier(encoder, len(self.labels), self.labels)
+        model.load_state_dict(self._weights("stage1-text"))
+        ids = [u.id for c in conversations for u in c.utterances if u.id in texts]
+        batches = [Batch(ids=ids[i:i + _BATCH], gold=torch.zeros(0), inputs=([texts[u] for u in ids[i:i + _BATCH]],))
+                   for i in range(0, len(ids), _BATCH)]
+        self._forward("stage1-text", model, batches, out)
+
+    def _stage1_speech(self, conversations: list[Conversation], speech: dict[str, Any], out: Outputs) -> None:
+        from erc_bench.recipe.stage_modules import SpeechHead
+
+        state = self._weights("stage1-speech")
+        mean = state["input_mean"]
+        hidden, width = state["embed.1.weight"].shape
+        layers = mean.shape[0] if mean.dim() == 2 else None
+        model = SpeechHead(layers, width, len(self.labels), hidden, 0.0)
+        model.load_state_dict(state)
+        ids = [u.id for c in conversations for u in c.utterances if u.id in speech]
+        batches = [Batch(ids=ids[i:i + _BATCH], gold=torch.zeros(0),
+                         inputs=(torch.from_numpy(np.stack([np.asarray(speech[u], dtype=np.float32)
+                                                            for u in ids[i:i + _BATCH]])).to(self.device),))
+                   for i in range(0, len(ids), _BATCH)]
+        self._forward("stage1-speech", model, batches, out)
+
+    def _stage2(self, modality: str, conversations: list[Conversation], out: Outputs) -> None:
+        table = out.features[f"stage1-{modality}"]
+        ref = self.spec.model.context_model
+        model = build("context_model", ref.plugin, ref.params).build(_width(table), len(self.labels))
+        model.load_state_dict(self._weights(f"stage2-{modality}"))
+        self._forward(f"stage2-{modality}", model, self._sequences(conversations, [table]), out)
+
+    def _fusion(self, conversations: list[Conversation], out: Outputs, joint: bool) -> None:
+        spec = self.spec.model
+        level = "stage1" if joint else "stage2"
+        text, speech = out.features[f"{level}-text"], out.features[f"{level}-speech"]
+        fusion = build("fusion_head", spec.fusion_head.plugin, spec.fusion_head.params)
+        if joint:
+            from erc_bench.recipe.stage_modules import JointModel
+
+            context = build("context_model", spec.context_model.plugin, spec.context_model.params)
+            text_context = context.build(_width(text), len(self.labels))
+            speech_context = context.build(_width(speech), len(self.labels))
+            head = fusion.build(text_context.feature_dim, speech_context.feature_dim, len(self.labels))
+            model, stage = JointModel(text_context, speech_context, head), "joint-fusion"
+        else:
+            model, stage = fusion.build(_width(text), _width(speech), len(self.labels)), "stage3-fusion"
+        model.load_state_dict(self._weights(stage))
+        self._forward(stage, model, self._sequences(conversations, [text, speech]), out)
+
+    def _sequences(self, conversations: list[Conversation], tables: list[dict[str, np.ndarray]]) -> list[Batch]:
+        """Whole conversations (utterances that have every feature, in order) as padded sequence batches."""
+        from erc_bench.recipe.stages import _sequence_collate
+
+        collate = _sequence_collate(tables, self.device)
+        items = [[(u.id, 0) for u in sorted(c.utterances, key=lambda u: u.position)
+                  if all(u.id in t for t in tables)] for c in conversations]
+        items = [conversation for conversation in items if conversation]
+        return [collate(items[i:i + _BATCH]) for i in range(0, len(items), _BATCH)]
+
+    def _forward(self, stage: str, model: torch.nn.Module, batches: list[Batch], out: Outputs) -> None:
+        model.to(self.device).eval()
+        logits, features = out.logits.setdefault(stage, {}), out.features.setdefault(stage, {})
+        with torch.no_grad():
+            for batch in batches:
+                batch_logits, batch_features = run_batch(model, batch)
+                for n, uid in enumerate(batch.ids):
+                    logits[uid] = batch_logits[n].float().cpu().numpy()
+                    features[uid] = batch_features[n].float().cpu().numpy()
+
+
+def _width(table: dict[str, np.ndarray]) -> int:
+    if not table:
+        raise UserError("no utterance has the inputs this system needs (text and/or audio)")
+    return int(next(iter(table.values())).shape[-1])
