@@ -31,7 +31,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     from rich.console import Console
 
     from erc_bench.core.spec import load_spec
-    from erc_bench.recipe import run_benchmark
+    from erc_bench.recipe.merits_l import run_benchmark
 
     root = tmp_path_factory.mktemp("trained")
     manifest = write_tiny_corpus(root)
