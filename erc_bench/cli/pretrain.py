@@ -42,7 +42,7 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
             if loaded.spec.model.text_encoder is None:
                 raise UserError(f"{spec}: model.text_encoder: pre-training needs a text encoder to fine-tune")
             result = run_pretrain(section, loaded.spec.model.text_encoder, Cache(), progress=progress,
-                                  device=loaded.spec.benchmark.device)
+                                  device=loaded.spec.benchmark.device, execution=loaded.spec.execution)
     if dry_run:
         console.print(f"{len(silver.texts)} transcripts ({len(silver.problems)} corpus/ASR problems)")
         if estimate is None:

@@ -14,6 +14,7 @@ import tomllib
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
 
 from erc_bench.core.errors import PluginError, SpecError
+from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.plugin_host import PluginHost, host
 from erc_bench.core.spec_checks import BatchSize, Epochs, Name, Seed, check_tracking_uri, did_you_mean, expand_env
 
@@ -112,6 +113,7 @@ class Spec(_Strict):
     training: TrainingSection = Field(default_factory=TrainingSection)
     pretrain: PretrainSection | None = None
     tracking: TrackingSection = Field(default_factory=TrackingSection)
+    execution: ExecutionSection = Field(default_factory=ExecutionSection)
 
 
 class LoadedSpec(BaseModel):

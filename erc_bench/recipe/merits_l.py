@@ -127,7 +127,8 @@ def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker:
     with tracker.run("pretrain", tags=base_tags | {RUN_KIND_TAG: "pretrain"}):
         tracker.log_params({"pretrain": loaded.raw.get("pretrain", {}),
                             "text_encoder": loaded.raw.get("model", {}).get("text_encoder", {})})
-        result = run_pretrain(section, text_ref, cache, progress=progress, device=device, tracker=tracker)
+        result = run_pretrain(section, text_ref, cache, progress=progress, device=device, tracker=tracker,
+                              execution=loaded.spec.execution)
     summary = {"checkpoint": str(result.checkpoint_dir), "labels": dict(result.label_counts),
                "val_accuracy": result.val_accuracy, "items": result.n_items, "failed": result.n_failed}
     if not loaded.spec.model.use_pretrained_text:

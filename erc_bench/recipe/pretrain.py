@@ -28,6 +28,7 @@ from typing import Any
 
 from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.errors import UserError
+from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import as_callback
@@ -106,14 +107,14 @@ def _corpus_digest(utterances: list[Utterance]) -> str:
 
 
 def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any = None,
-                          label: bool = True) -> SilverLabels:
+                          label: bool = True, execution: ExecutionSection | None = None) -> SilverLabels:
     """Load the corpus, transcribe it (cached) and label the transcripts (cached by the labeller)."""
     from erc_bench.recipe.speech_inputs import transcribe_utterances
 
     utterances, problems = corpus_utterances(section)
     asr = build("asr", section.asr.plugin, section.asr.params)
     labeller = build("labeller", section.labeller.plugin, _labeller_params(section.labeller, cache))
-    transcripts, asr_problems = transcribe_utterances(asr, utterances, cache, progress)
+    transcripts, asr_problems = transcribe_utterances(asr, utterances, cache, progress, execution)
     asr_problems = list(asr_problems) + _no_speech_problems(utterances, transcripts)
     flagged = {p.item_id for p in asr_problems}
     kept = [u for u in utterances if u.id in transcripts and u.id not in flagged]
@@ -233,9 +234,10 @@ def _save(model: Any, directory: Path) -> None:
 
 
 def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache: Cache, progress: Any = None,
-                 device: str = "auto", tracker: Any = None) -> PretrainResult:
+                 device: str = "auto", tracker: Any = None, execution: ExecutionSection | None = None
+                 ) -> PretrainResult:
     """Corpus -> ASR -> labeller -> fine-tuned text encoder checkpoint (cached as a whole)."""
-    silver = collect_silver_labels(section, cache, progress)
+    silver = collect_silver_labels(section, cache, progress, execution=execution)
     data = silver.usable()
     excluded = silver.excluded()
     label_counts = {label: sum(1 for _, lab in data if lab == label) for label in SENTIMENT_LABELS}

@@ -22,12 +22,13 @@ counter); ``erc_bench.core.progress.rich_progress`` gives a standalone bar with 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
 from erc_bench.core.cache import Cache
+from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
 from erc_bench.core.progress import as_callback
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
 ProgressLike = Any  # rich.progress.Progress or ProgressCallback
+RowObserver = Callable[[list[dict[str, Any]]], None]  # Ray rows as they arrive: index, status, node, pid
 TRANSCRIPT_NAMESPACE = "transcripts"
 EMBEDDING_NAMESPACE = "speech-embeddings"
 _MIN_CHUNK = 16
@@ -86,9 +88,23 @@ def _decode_chunk(chunk: list[tuple[Utterance, str]], cache: Cache,
     return kept, waves
 
 
+def _local_chunks(chunks: list[list[tuple[Utterance, str]]], cache: Cache,
+                  compute: Callable[[list[np.ndarray]], list[Any]], name: str
+                  ) -> Iterator[tuple[list[tuple[Utterance, str, Any]], list[Problem], int]]:
+    """The local engine: decode and compute one chunk at a time in this process."""
+    for chunk in chunks:
+        problems: list[Problem] = []
+        kept, waves = _decode_chunk(chunk, cache, problems)
+        outputs = compute(waves) if waves else []
+        if len(outputs) != len(kept):
+            raise RuntimeError(f"{name} returned {len(outputs)} results for {len(kept)} inputs")
+        yield [(utt, key, out) for (utt, key), out in zip(kept, outputs, strict=True)], problems, len(chunk)
+
+
 def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespace: str,
          lookup: Callable[[str], Any], compute: Callable[[list[np.ndarray]], list[Any]],
-         store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None
+         store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None,
+         execution: ExecutionSection | None = None, observe: RowObserver | None = None
          ) -> tuple[dict[str, Any], list[Problem]]:
     verb = "transcribing" if namespace == TRANSCRIPT_NAMESPACE else "embedding speech"
     progress = as_callback(progress, f"{verb} ({component.name})")
@@ -99,24 +115,32 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
     if progress:
         progress(0, total)
     size = _chunk_size(component)
-    for start in range(0, total, size):
-        chunk = pending[start:start + size]
-        kept, waves = _decode_chunk(chunk, cache, problems)
-        outputs = compute(waves) if waves else []
-        if len(outputs) != len(kept):
-            raise RuntimeError(f"{component.name} returned {len(outputs)} results for {len(kept)} inputs")
-        for (utt, key), out in zip(kept, outputs, strict=True):
+    # Same chunks on either engine, so the same batches reach the model and the outputs agree.
+    chunks = [pending[start:start + size] for start in range(0, total, size)]
+    if execution is not None and execution.engine == "ray":
+        from erc_bench.recipe.ray_pipeline import stream_chunks
+
+        kind = "asr" if namespace == TRANSCRIPT_NAMESPACE else "speech_encoder"
+        stream = stream_chunks(kind, component, chunks, execution, observe)
+    else:
+        stream = _local_chunks(chunks, cache, compute, component.name)
+    for finished, chunk_problems, count in stream:
+        for utt, key, out in finished:  # cached as each chunk arrives: a killed run resumes from here
             store(key, out, utt)
             results[utt.id] = out
-        done += len(chunk)
+        problems += chunk_problems
+        done += count
         if progress:
             progress(done, total)
     return results, problems
 
 
 def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cache,
-                          progress: ProgressLike | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
-    """Transcript per utterance id (cached per ASR fingerprint + audio digest) and the audio problems met."""
+                          progress: ProgressLike | None = None, execution: ExecutionSection | None = None,
+                          observe: RowObserver | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
+    """Transcript per utterance id (cached per ASR fingerprint + audio digest) and the audio problems met;
+    ``execution`` with ``engine = "ray"`` computes the missing ones on a Ray cluster (same keys); ``observe``
+    then sees each row as it arrives (node id, worker pid)."""
 
     def lookup(key: str) -> Transcript | None:
         value = cache.get_json(TRANSCRIPT_NAMESPACE, key)
@@ -126,11 +150,12 @@ def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cach
         cache.put_json(TRANSCRIPT_NAMESPACE, key, asdict(transcript), meta={"utterance": utt.id})
 
     return _run(utterances, cache, asr, TRANSCRIPT_NAMESPACE, lookup, lambda w: list(asr.transcribe(w)), store,
-                progress)
+                progress, execution, observe)
 
 
 def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], cache: Cache,
-                     progress: ProgressLike | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
+                     progress: ProgressLike | None = None, execution: ExecutionSection | None = None,
+                     observe: RowObserver | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
     """Frozen embedding per utterance id, (D,) or (layers, D), and the audio problems met."""
 
     def lookup(key: str) -> np.ndarray | None:
@@ -139,7 +164,8 @@ def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], ca
     def store(key: str, vector: np.ndarray, utt: Utterance) -> None:
         cache.put_array(EMBEDDING_NAMESPACE, key, vector, meta={"utterance": utt.id})
 
-    return _run(utterances, cache, encoder, EMBEDDING_NAMESPACE, lookup, encoder.encode, store, progress)
+    return _run(utterances, cache, encoder, EMBEDDING_NAMESPACE, lookup, encoder.encode, store, progress, execution,
+                observe)
 
 
 def speech_problem_summary(problems: Sequence[Problem]) -> str:

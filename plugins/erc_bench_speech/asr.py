@@ -99,10 +99,16 @@ class FasterWhisperASR:
 
     # ------------------------------------------------------------------ public
     def transcribe(self, waveforms: Iterable[np.ndarray]) -> Iterator[Transcript]:
+        from threadpoolctl import threadpool_limits
+
         iterator = iter(waveforms)
         size = self.batch_size
         while batch := list(islice(iterator, size)):
-            yield from (self._transcribe_batch(batch) if size > 1 else [self._transcribe_one(batch[0])])
+            # faster-whisper's log-mel goes through numpy's BLAS, whose sums depend on its thread count; one
+            # thread makes transcripts identical on any machine, in a Ray actor (OMP_NUM_THREADS=1) or not.
+            with threadpool_limits(limits=1, user_api="blas"):
+                out = self._transcribe_batch(batch) if size > 1 else [self._transcribe_one(batch[0])]
+            yield from out
 
     # ----------------------------------------------------------------- helpers
     def _transcribe_one(self, waveform: np.ndarray) -> Transcript:
