@@ -46,12 +46,27 @@ class BenchmarkSection(_Strict):
 
 
 class StageTraining(_Strict):
-    """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs."""
+    """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs, constant rate.
+
+    For RoBERTa-large the usual fine-tuning recipe is lr 1e-5..3e-5, ``warmup_ratio = 0.06`` with
+    ``schedule = "linear"``, ``max_grad_norm = 1.0`` and bf16 on a GPU (``precision = "auto"`` does that).
+    """
 
     epochs: Epochs = 50
     lr: float = Field(1e-4, gt=0)
     batch_size: BatchSize = 32
     weight_decay: float = Field(0.01, ge=0)
+    grad_accum_steps: int = Field(1, ge=1, description="micro-batches per update: batch_size / this at a time")
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of updates with a linear warm-up")
+    schedule: Literal["constant", "linear"] = Field("constant", description="after warm-up: constant or linear "
+                                                                            "decay to zero")
+    max_grad_norm: float | None = Field(None, gt=0, description="clip the gradient norm; None = no clipping")
+    precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 (else fp16) on "
+                                                                                 "CUDA, off on CPU")
+    early_stop_patience: int | None = Field(None, ge=1, description="stop after this many epochs without a "
+                                                                     "better validation WF1")
+    train_layers: int | None = Field(None, ge=0, description="text encoder: train only the top N layers "
+                                                             "(0 = head only); None = all")
 
 
 class TrainingSection(_Strict):

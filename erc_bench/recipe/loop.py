@@ -21,7 +21,10 @@ from torch import nn
 from erc_bench.core.devices import resolve_device  # noqa: F401 - the trainers' device choice
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS
+from erc_bench.recipe import distributed
+from erc_bench.recipe.optimisation import EarlyStop, UpdatePlan
 from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipe.training_events import publish_epoch
 from erc_bench.report.metrics import classification_metrics, confusion_matrix
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -128,36 +131,52 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
     if not items.get("validation"):
         raise UserError(f"{stage}: no validation utterances; model selection needs a validation split")
     started = time.perf_counter()
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    parallel = distributed.active()
+    distributed.broadcast_parameters(model)
+    train, history = items["train"], []
+    micro_size = max(1, -(-cfg.batch_size // cfg.grad_accum_steps))
+    plan = UpdatePlan(model.parameters(), cfg, -(-len(train) // cfg.batch_size) * cfg.grad_accum_steps,
+                      next(model.parameters()).device)
     loss_fn = nn.CrossEntropyLoss()
     order_rng = np.random.default_rng(seed)
     reporter = _Reporter(progress, stage, cfg.epochs)
-    train, history = items["train"], []
+    stopper = EarlyStop(cfg.early_stop_patience)
     best_wf1, best_epoch, best_state = -1.0, 0, _snapshot(model)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         total, count = 0.0, 0
         order = order_rng.permutation(len(train))
         for start in range(0, len(train), cfg.batch_size):
-            batch = collate([train[i] for i in order[start:start + cfg.batch_size]])
-            if batch.gold.numel() == 0:
+            # the global batch is the same in every process; each takes its shard, split into micro-batches
+            mine = distributed.shard([train[i] for i in order[start:start + cfg.batch_size]])
+            micro = [collate(mine[i:i + micro_size]) for i in range(0, len(mine), micro_size)]
+            micro = [b for b in micro if b.gold.numel() > 0]
+            n_global = distributed.sum_over_processes(float(sum(b.gold.numel() for b in micro)))
+            if n_global == 0:
                 continue
-            logits, _ = run_batch(model, batch)
-            loss = loss_fn(logits, batch.gold)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * batch.gold.numel()
-            count += batch.gold.numel()
+            for batch in micro:
+                with plan.autocast():
+                    logits, _ = run_batch(model, batch)
+                    loss = loss_fn(logits.float(), batch.gold)
+                plan.backward(loss, batch.gold.numel() / n_global)  # sums to the global batch's mean loss
+                total += float(loss.detach()) * batch.gold.numel()
+                count += batch.gold.numel()
+            if parallel:
+                distributed.all_reduce_gradients(plan.parameters)
+            plan.step()
         val = evaluate(model, items["validation"], collate, cfg.batch_size)
         val_metrics = classification_metrics([labels[g] for g in val.gold], [labels[p] for p in val.pred], labels)
-        record = {"epoch": epoch, "train_loss": total / max(count, 1), "val_weighted_f1": val_metrics["weighted_f1"],
-                  "val_accuracy": val_metrics["accuracy"]}
+        train_loss = distributed.sum_over_processes(total) / max(distributed.sum_over_processes(float(count)), 1)
+        record = {"epoch": epoch, "train_loss": train_loss, "val_weighted_f1": val_metrics["weighted_f1"],
+                  "val_accuracy": val_metrics["accuracy"], "lr": plan.lr}
         history.append(record)
         reporter.epoch(record)
-        if val_metrics["weighted_f1"] > best_wf1:
+        publish_epoch(stage, record)
+        improved = val_metrics["weighted_f1"] > best_wf1
+        if improved:
             best_wf1, best_epoch, best_state = val_metrics["weighted_f1"], epoch, _snapshot(model)
+        if stopper.update(improved):
+            break
     model.load_state_dict(best_state)
     result = StageResult(stage=stage, labels=list(labels), metrics={}, predictions={}, confusion={}, features={},
                          best_epoch=best_epoch, history=history, state_dict=best_state)

@@ -20,9 +20,8 @@ from erc_bench.core.cache import Cache
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
-from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, LoadedSpec
-from erc_bench.recipe import stage_runner
+from erc_bench.recipe import distributed, stage_runner
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
 from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, environment_tags
 
@@ -59,9 +58,12 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     spec = loaded.spec
     console = console or Console()
     started = time.perf_counter()
-    cache = Cache(cache_dir)
+    distributed.init_from_env()  # under accelerate launch / torchrun: join the process group first
+    cache = distributed.process_cache(cache_dir)
     device = resolve_device(spec.benchmark.device).type
-    tracker = Tracker(tracking_uri or spec.tracking.uri, spec.tracking.experiment or spec.benchmark.name)
+    experiment = spec.tracking.experiment or spec.benchmark.name
+    tracker = (Tracker(tracking_uri or spec.tracking.uri, experiment) if distributed.is_main()
+               else distributed.SilentTracker(tracking_uri or spec.tracking.uri, experiment))
     outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
     base_tags = environment_tags(device) | {"erc_bench.system": spec.benchmark.name,
                                            "erc_bench.spec_file": Path(loaded.path).name}

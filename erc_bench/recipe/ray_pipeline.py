@@ -177,8 +177,9 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
             ChunkWorker, fn_constructor_args=(kind, type(component), params, threads), batch_size=1,
-            # one chunk in flight per actor: chunks go to whichever actor is free, so every node gets work
-            compute=ray.data.ActorPoolStrategy(size=step.actors, max_tasks_in_flight_per_actor=1),
+            # two chunks per actor: the next is queued while one computes (no idle gap), yet chunks still
+            # spread over actors as they free up
+            compute=ray.data.ActorPoolStrategy(size=step.actors, max_tasks_in_flight_per_actor=2),
             num_cpus=step.cpus_per_actor, num_gpus=step.gpus_per_actor or None,
             max_restarts=step.max_retries, max_task_retries=step.max_retries)
     seen: set[int] = set()

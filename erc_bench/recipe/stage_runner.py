@@ -22,6 +22,8 @@ from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import ComponentRef, DatasetEntry, Spec, StageTraining
+from erc_bench.recipe import distributed
+from erc_bench.recipe.training_events import epoch_listener
 from erc_bench.report.tracking import Tracker
 
 
@@ -156,29 +158,40 @@ class StageRunner:
         self.stage_keys[name] = key
         result = StageResult.from_cache(self.cache, key)
         cached = result is not None
-        if result is None:
-            result = train()
-            result.to_cache(self.cache, key)
-        self._log(name, cfg, result, cached)
+        flat: dict[str, float] = {}
+        with self.tracker.run(name, tags={"erc_bench.stage": name, "erc_bench.cached": str(cached)}, nested=True):
+            if result is None:
+                with epoch_listener(self._log_epoch):  # per-epoch metrics appear while the stage trains
+                    result = train()
+                if distributed.is_main():
+                    result.to_cache(self.cache, key)
+            else:
+                for record in result.history:  # replayed from the cache
+                    self._log_epoch(name, record)
+            flat = self._log(name, cfg, result)
+        self.tracker.log_metrics(flat)
         yield result, cached
         return result
 
-    def _log(self, name: str, cfg: StageTraining, result: Any, cached: bool) -> None:
+    def _log_epoch(self, stage: str, record: dict[str, Any]) -> None:
+        numeric = {k: v for k, v in record.items() if isinstance(v, (int, float))}
+        self.tracker.log_metrics(numeric, step=int(record.get("epoch", 1)) - 1)
+
+    def _log(self, name: str, cfg: StageTraining, result: Any) -> dict[str, float]:
+        """Params, final metrics, confusion matrices and predictions into the open stage run; returns the metrics
+        flattened for the parent run."""
         flat: dict[str, float] = {}
-        with self.tracker.run(name, tags={"erc_bench.stage": name, "erc_bench.cached": str(cached)}, nested=True):
-            self.tracker.log_params({"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
-                                     "n_missing": getattr(result, "n_missing", 0)})
-            for step, record in enumerate(result.history):
-                self.tracker.log_metrics({k: v for k, v in record.items() if isinstance(v, (int, float))}, step=step)
-            for split, metrics in result.metrics.items():
-                self.tracker.log_metrics({f"{split}/{k}": v for k, v in metrics.items()})
-                flat |= {f"{name}/{split}/{k}": v for k, v in metrics.items()}
-            for split in ("validation", "test"):
-                if split in result.confusion:
-                    self.tracker.log_confusion_png(result.confusion[split], self.data.labels,
-                                                   f"confusion_{split}.png", f"{self.data.name} {name} {split}")
-            self.tracker.log_text(self._predictions_csv(result), "predictions.csv")
-        self.tracker.log_metrics(flat)
+        self.tracker.log_params({"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
+                                 "n_missing": getattr(result, "n_missing", 0)})
+        for split, metrics in result.metrics.items():
+            self.tracker.log_metrics({f"{split}/{k}": v for k, v in metrics.items()})
+            flat |= {f"{name}/{split}/{k}": v for k, v in metrics.items()}
+        for split in ("validation", "test"):
+            if split in result.confusion:
+                self.tracker.log_confusion_png(result.confusion[split], self.data.labels,
+                                               f"confusion_{split}.png", f"{self.data.name} {name} {split}")
+        self.tracker.log_text(self._predictions_csv(result), "predictions.csv")
+        return flat
 
     def _predictions_csv(self, result: Any) -> str:
         buffer = io.StringIO()

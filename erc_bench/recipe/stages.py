@@ -145,6 +145,11 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
     seed_everything(seed)
     conversations, missing, unlabelled = _select(data, lambda uid: texts.get(uid) is not None)
     model = _build_classifier(encoder, len(data.labels), list(data.labels)).to(dev)
+    if cfg.train_layers is not None:
+        if not hasattr(model, "train_top_layers"):
+            raise UserError(f"{stage}: training.train_layers needs a text encoder whose classifier can freeze "
+                            f"layers ({type(model).__name__} cannot); leave it unset")
+        model.train_top_layers(cfg.train_layers)
 
     def collate(items: list[Item]) -> Batch:
         gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)

