@@ -37,6 +37,7 @@ from erc_bench.core.interfaces import AudioSource, Problem, Transcript, Utteranc
 
 RowObserver = Callable[[list[dict[str, Any]]], None]
 OK, UNREADABLE, NOT_VISIBLE = "ok", "unreadable", "not-visible"
+ACTOR_START_TIMEOUT_S = 900
 
 
 class RayUnavailable(UserError):
@@ -70,6 +71,9 @@ def _quiet_ray_data() -> None:
     context = DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False
+    # every actor up before the first chunk is handed out, so chunks spread over all of them (and a cluster
+    # too small for the requested actors says so instead of running on fewer)
+    context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
@@ -145,6 +149,18 @@ def _deserialise(kind: str, payload: bytes) -> Any:
     return np.load(io.BytesIO(payload), allow_pickle=False)
 
 
+def _batches(dataset: Any, kind: str, step: StepExecution) -> Iterator[Any]:
+    import ray
+
+    try:
+        yield from dataset.iter_batches(batch_size=None, batch_format="pyarrow")
+    except ray.exceptions.GetTimeoutError:
+        section = "asr" if kind == "asr" else "speech_embeddings"
+        raise RayUnavailable(f"execution.{section}: {step.actors} actors with {step.cpus_per_actor} CPU / "
+                             f"{step.gpus_per_actor} GPU each did not start within {ACTOR_START_TIMEOUT_S} s; the "
+                             "cluster lacks the resources (lower actors or the per-actor resources)") from None
+
+
 def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utterance, str]]],
                   execution: ExecutionSection, observe: RowObserver | None = None
                   ) -> Iterator[tuple[list[tuple[Utterance, str, Any]], list[Problem], int]]:
@@ -183,7 +199,7 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
             num_cpus=step.cpus_per_actor, num_gpus=step.gpus_per_actor or None,
             max_restarts=step.max_retries, max_task_retries=step.max_retries)
     seen: set[int] = set()
-    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+    for batch in _batches(dataset, kind, step):
         rows = batch.to_pylist()
         if observe:
             observe(rows)
