@@ -20,6 +20,7 @@ from erc_bench.core.cache import Cache
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
+from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, LoadedSpec
 from erc_bench.recipe import distributed, stage_runner
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
