@@ -47,10 +47,7 @@ class BenchmarkSection(_Strict):
 
 class StageTraining(_Strict):
     """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs, constant rate.
-
-    For RoBERTa-large the usual fine-tuning recipe is lr 1e-5..3e-5, ``warmup_ratio = 0.06`` with
-    ``schedule = "linear"``, ``max_grad_norm = 1.0`` and bf16 on a GPU (``precision = "auto"`` does that).
-    """
+    RoBERTa-large usually wants lr 1e-5..3e-5, warmup_ratio 0.06, schedule "linear", max_grad_norm 1.0."""
 
     epochs: Epochs = 50
     lr: float = Field(1e-4, gt=0)
