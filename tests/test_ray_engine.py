@@ -36,6 +36,10 @@ def execution() -> Iterator[ExecutionSection]:
 
     from erc_bench.recipe.ray_pipeline import connect
 
+    # The test machine is shared: Ray's memory monitor would kill our workers for other processes' memory use.
+    # Worker death is tested on purpose below (SIGKILL), so the monitor is off for this cluster only.
+    saved = os.environ.get("RAY_memory_monitor_refresh_ms")
+    os.environ["RAY_memory_monitor_refresh_ms"] = "0"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20,
                                                             "include_dashboard": False})
     cluster.add_node(num_cpus=1, object_store_memory=80 * 2**20)
@@ -45,6 +49,10 @@ def execution() -> Iterator[ExecutionSection]:
     yield settings
     ray.shutdown()
     cluster.shutdown()
+    if saved is None:
+        os.environ.pop("RAY_memory_monitor_refresh_ms", None)
+    else:
+        os.environ["RAY_memory_monitor_refresh_ms"] = saved
 
 
 @pytest.fixture(scope="module")
