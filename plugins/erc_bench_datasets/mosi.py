@@ -11,12 +11,15 @@ Labels: sentiment score in [-3, 3]; ``negative`` for [-3, 0), ``positive`` for [
 is an ``unknown-label`` problem. Each video is one conversation (a monologue), its
 clips ordered by ``clip_id`` numerically.
 
-Folds (video ids from the CMU MultimodalSDK standard folds, see ``mosi_folds``):
+Folds (video id lists in ``mosi_folds``; why two: see there):
 
-* ``paper`` (default, MERITS-L): test = the 31 standard test videos; the other 62 are
-  sorted by video id (plain string order) and the **last 13 are validation**, the
-  first 49 train.
-* ``52-10-31``: the SDK's standard train / validation / test lists.
+* ``paper`` (default, MERITS-L): the split of Poria et al. (ACL 2017) that the paper
+  follows - test = the authors' videos 63-93 (752 utterances); of videos 1-62 (1447
+  utterances), taken in the authors' ``video_no`` order, the first 49 train and the
+  **last 13 are validation** (the paper: "49 for training ... the rest 13 for
+  validation"; which 13 it does not say, so this order is the project's choice).
+* ``52-10-31``: the CMU MultimodalSDK's standard train / validation / test lists
+  (686 test utterances; shares only 7 test videos with ``paper``).
 * ``label-file``: the ``mode`` column of the label file (train / valid / test).
 
 A video id in the label file that no fold list knows is an ``unknown-video`` problem.
@@ -46,7 +49,7 @@ from .common import (
     read_csv_rows,
     resolve_root,
 )
-from .mosi_folds import STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
+from .mosi_folds import PAPER_TEST, PAPER_TRAIN_VALIDATION, STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
 
 LABELS = ["negative", "positive"]
 REQUIRED_COLUMNS = ("video_id", "clip_id", "text", "label")
@@ -58,9 +61,9 @@ def fold_of(fold: str) -> dict[str, str]:
     if fold == "52-10-31":
         groups = {"train": STANDARD_TRAIN, "validation": STANDARD_VALIDATION, "test": STANDARD_TEST}
     else:
-        rest = sorted(STANDARD_TRAIN + STANDARD_VALIDATION)
-        groups = {"train": tuple(rest[:-N_PAPER_VALIDATION]), "validation": tuple(rest[-N_PAPER_VALIDATION:]),
-                  "test": STANDARD_TEST}
+        first = PAPER_TRAIN_VALIDATION
+        groups = {"train": first[:-N_PAPER_VALIDATION], "validation": first[-N_PAPER_VALIDATION:],
+                  "test": PAPER_TEST}
     return {video: split for split, videos in groups.items() for video in videos}
 
 

@@ -1,8 +1,36 @@
-"""CMU-MOSI standard folds (video ids), as published with the CMU MultimodalSDK.
+"""CMU-MOSI folds (video ids): the paper's split (Poria et al. 2017) and the SDK's standard folds.
 
-Data, not code: 52 train, 10 validation, 31 test videos (93 in all). The 31 test
-videos are the ones MERITS-L (following Poria et al. 2017) tests on.
+Two different splits circulate for CMU-MOSI, and they share only 7 of their 31 test videos:
+
+* **Poria et al. (ACL 2017)**, which MERITS-L follows ("the first 62 monologues are used for training
+  and validation while the last 31 monologues are used for testing"): the authors number the 93
+  videos 1-93 (``video_no``); videos 1-62 train (1447 utterances), 63-93 test (752). The ids, that
+  order and the per-video utterance counts are data in ``mosi_poria2017.csv`` beside this module,
+  derived from the authors' repository (source and commit in its header; ``scripts/
+  derive_mosi_paper_split.py`` regenerates it). ``PAPER_TRAIN_VALIDATION`` (videos 1-62 in that
+  order) and ``PAPER_TEST`` are read from it.
+* **CMU MultimodalSDK standard folds** (``STANDARD_*``: 52 train, 10 validation, 31 test videos, 686
+  test utterances), what most later MOSI work uses; the ``52-10-31`` fold. Kept so results can be
+  compared with that literature; MERITS-L's numbers are on the Poria split.
 """
+
+import csv
+from pathlib import Path
+
+PAPER_SPLIT_FILE = Path(__file__).with_name("mosi_poria2017.csv")
+
+
+def _read_paper_split() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, int]]:
+    """(train+validation videos in video_no order, test videos in video_no order, utterances per video)."""
+    with PAPER_SPLIT_FILE.open(encoding="utf-8", newline="") as fh:
+        rows = sorted(csv.DictReader(line for line in fh if not line.startswith("#")),
+                      key=lambda row: int(row["video_no"]))
+    first = tuple(row["video_id"] for row in rows if row["split"] == "train")
+    last = tuple(row["video_id"] for row in rows if row["split"] == "test")
+    return first, last, {row["video_id"]: int(row["utterances"]) for row in rows}
+
+
+PAPER_TRAIN_VALIDATION, PAPER_TEST, PAPER_UTTERANCES = _read_paper_split()
 
 STANDARD_TRAIN = (
     "2iD-tVS8NPw", "8d-gEyoeBzc", "Qr1Ca94K55A", "Ci-AH39fi3Y", "8qrpnFRGt2A", "Bfr499ggo-0", "QN9ZIUWUXsY",
