@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -39,8 +40,33 @@ def test_demo_loads_fast_with_required_counts() -> None:
     assert all(u.audio is not None and Path(u.audio.path).is_file() for u in utterances)
     cues = Counter(u.meta["cue"] for u in utterances)
     assert cues["voice"] >= 60 and cues["words"] >= 30 and cues["none"] >= 10  # emotion not always in the words
-    ambiguous = [u for u in utterances if u.text == "Okay."]
-    assert len({u.label for u in ambiguous}) >= 3  # same words, different emotions
+    labels_of_text: dict[tuple[str, str], set[str]] = {}
+    for split in data.splits:
+        for u in data.utterances(split):
+            labels_of_text.setdefault((split, u.text), set()).add(u.label)
+    assert max(len(labels) for labels in labels_of_text.values()) >= 3  # same words, different emotions
+
+
+def _normalised(sentence: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", sentence.lower()).split())
+
+
+def test_demo_splits_are_honest() -> None:
+    """No sentence shared between train, validation, test and the pool; each has its own speakers."""
+    data = build("dataset", "demo").load()
+    sentences = {s: {_normalised(u.text) for u in data.utterances(s)} for s in data.splits}
+    speakers = {s: {u.speaker for u in data.utterances(s)} for s in data.splits}
+    with open(DEMO_DIR / "pool" / "metadata.csv", newline="", encoding="utf-8") as fh:
+        sentences["pool"] = {_normalised(row["Transcript"]) for row in csv.DictReader(fh)}
+    parts = sorted(sentences)
+    for i, first in enumerate(parts):
+        for second in parts[i + 1:]:
+            shared = sentences[first] & sentences[second]
+            assert not shared, f"{first} and {second} share {sorted(shared)[:3]}"
+    assert all(len(found) >= 25 for found in sentences.values())  # not honest by being tiny
+    assert not speakers["test"] & (speakers["train"] | speakers["validation"])
+    assert not speakers["validation"] & speakers["train"]
+    assert len(speakers["train"]) >= 4 and len(speakers["test"]) >= 2
 
 
 def test_demo_audio_and_size() -> None:
@@ -133,3 +159,22 @@ def test_data_info_from_spec(tmp_path: Path, register_plugin) -> None:  # noqa: 
         assert "no dataset slot uses 'meld'" in str(exc)
     else:
         raise AssertionError("expected a UserError")
+
+
+def test_shipped_manifest_is_what_the_generator_plans(monkeypatch) -> None:  # noqa: ANN001
+    """The shipped corpus is the script's output (planning only; synthesis takes ~40 s, checked by hand)."""
+    import random
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    import make_demo_corpus as generator
+
+    rng = random.Random(generator.SEED)
+    conversations = generator.plan_conversations(rng)
+    pool = generator.plan_pool(rng)
+    generator.check_honest(conversations, pool)
+    planned = [(conv_id, line.clip, line.speaker, line.text, line.label, split, line.cue)
+               for conv_id, split, lines in conversations for line in lines]
+    with open(DEMO_DIR / "manifest.csv", newline="", encoding="utf-8") as fh:
+        shipped = [(r["conversation_id"], r["utterance_id"], r["speaker"], r["text"], r["label"], r["split"],
+                    r["cue"]) for r in csv.DictReader(fh)]
+    assert planned == shipped

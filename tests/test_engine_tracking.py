@@ -115,6 +115,16 @@ def test_logs_to_a_real_mlflow_server(mlflow_server: str, tmp_path: Path) -> Non
     assert rows[0].seeds == pytest.approx({0: 70.0, 1: 75.0})
 
 
+def test_reference_rows_joint_training_and_cell_markers() -> None:
+    rows = {(r.dataset, r.system, r.stage): r for r in lb.reference_rows()}
+    joint = rows[("iemocap", "MERITS-L (joint training)", "joint-fusion")]
+    assert joint.reference == 82.91 and joint.source == "reference: MERITS-L paper text"
+    assert not any(system == "MERITS-L (joint training)" for ds, system, _ in rows if ds != "iemocap")
+    assert rows[("meld", "UniMSE (tri-modal)", "final")].reference == 65.51  # the starred cell
+    assert rows[("mosi", "UniMSE", "final")].reference == 85.78  # not starred in Table II
+    assert ("mosi", "UniMSE (tri-modal)", "final") not in rows
+
+
 def test_reference_rows_follow_the_measured_datasets(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert {r.dataset for r in lb.build(uri)} == {"iemocap", "meld", "mosi"}  # empty store: the paper's tables

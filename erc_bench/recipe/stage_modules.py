@@ -1,6 +1,8 @@
 """Torch modules owned by the stage trainers themselves (not plugins).
 
-``SpeechHead`` is the small Stage I network over frozen speech embeddings;
+``SpeechHead`` is the small Stage I network over frozen speech embeddings (the paper says
+only "small light weight networks with frozen CARE embeddings as input"; this head is the
+project's reading of that);
 ``JointModel`` wires two context models and a fusion head for end-to-end training
 (the paper's Fig. 4 baseline).
 """

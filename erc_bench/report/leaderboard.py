@@ -57,16 +57,23 @@ class Row:
 
 
 def reference_rows(dataset: str | None = None) -> list[Row]:
-    """Table I (per stage) and Table II (other systems) of the MERITS-L paper, in %."""
+    """Table I (per stage), Table II (other systems) and figures from the text of the MERITS-L paper, in %.
+
+    A cell marker (e.g. UniMSE's MELD value, tri-modal) is shown beside the system name for that
+    dataset only, because the paper qualifies that one value, not the system's other numbers.
+    """
     data = json.loads(resources.files("erc_bench").joinpath("reference/merits_l_paper.json").read_text())
     rows = []
     for table, label in (("table_1", "reference: MERITS-L paper Table I"),
-                         ("table_2", "reference: MERITS-L paper Table II")):
-        for entry in data[table]:
+                         ("table_2", "reference: MERITS-L paper Table II"),
+                         ("text", "reference: MERITS-L paper text")):
+        for entry in data.get(table, []):
             for ds in ("iemocap", "meld", "mosi"):
                 if entry[ds] is None or (dataset and ds != dataset):
                     continue
-                rows.append(Row(entry["system"], ds, entry["stage"], source=label, reference=entry[ds]))
+                marker = entry.get("markers", {}).get(ds)
+                system = f"{entry['system']} ({marker})" if marker else entry["system"]
+                rows.append(Row(system, ds, entry["stage"], source=label, reference=entry[ds]))
     return rows
 
 

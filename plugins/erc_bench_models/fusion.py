@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 
 class CoAttentionFusion:
-    """Cross-attention in both directions, then self-attention (MERITS-L Stage III, Fig. 2)."""
+    """Cross-attention in both directions, then self-attention (MERITS-L Stage III as this project reads Fig. 2)."""
 
     name: ClassVar[str] = "co-attention"
 

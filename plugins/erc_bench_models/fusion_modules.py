@@ -32,7 +32,11 @@ def _classifier(in_dim: int, hidden: int, num_labels: int, dropout: float) -> nn
 
 
 class CoAttention(nn.Module):
-    """MERITS-L Stage III (paper Fig. 2): cross-attention both ways, then self-attention.
+    """MERITS-L Stage III: the project's reading of the paper's Fig. 2 (cross-attention both ways, then self-attention).
+
+    The paper gives the block diagram and says queries, keys and values are the Stage II features;
+    the projection to ``d_model``, residual + layer norm placement and how the two attended sequences
+    are combined (``combine``) are this project's choices.
 
     Both modalities are projected to ``d_model``. Text queries attend to speech
     keys/values and speech queries to text (each with residual + layer norm).

@@ -1,7 +1,8 @@
 """CARE speech encoder (kind ``speech_encoder``, name ``care``): the MERITS-L speech features.
 
-Frozen. ``output = "pooled"`` gives the 768-d mean-pooled semantic embedding the
-paper feeds to Stage I; ``output = "layers"`` gives 13 x 1536 (per layer, the
+Frozen. ``output = "pooled"`` gives the 768-d mean-pooled semantic embedding (the
+paper says only "frozen CARE embeddings" feed Stage I; which output is the project's
+reading); ``output = "layers"`` gives 13 x 1536 (per layer, the
 mean-pooled semantic-path and acoustic-path features side by side) for
 layer-weighted probes. Weights come from a ``care-pretrain`` checkpoint folder,
 a ``state_dict`` file (or a hub id + ``checkpoint_file``), the authors' wrapper
