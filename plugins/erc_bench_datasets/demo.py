@@ -1,7 +1,8 @@
 """The bundled synthetic demo corpus (espeak-ng voices; see ``demo_data/README.md``).
 
 ``demo``: 48 two-speaker conversations, 4 classes (angry, happy, sad, neutral), split
-by conversation 28 / 10 / 10 into train / validation / test by ``demo_data/manifest.csv``
+by conversation 28 / 10 / 10 into train / validation / test by ``demo_data/manifest.csv``,
+with no sentence and no speaker shared between splits (or with the pool)
 (column ``cue`` in ``meta`` says where the emotion lives: words, voice, both, none).
 ``demo-unlabelled``: 160 clips with MSP-Podcast-like valence (1-7) for pre-training.
 Loading reads the CSVs only; no audio is decoded. Regenerate the data with
