@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.metrics import confusion_matrix as sk_confusion
 
 from erc_bench.report.metrics import (
@@ -36,6 +36,10 @@ def test_metrics_match_sklearn(seed: int) -> None:
     sk = f1_score(gold, pred, labels=LABELS, average=None, zero_division=0)
     assert list(per_class_f1(gold, pred, LABELS).values()) == pytest.approx(list(sk))
     np.testing.assert_array_equal(confusion_matrix(gold, pred, LABELS), sk_confusion(gold, pred, labels=LABELS))
+    metrics = classification_metrics(gold, pred, LABELS)
+    assert metrics["ua"] == pytest.approx(balanced_accuracy_score(gold, pred))
+    assert metrics["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro", zero_division=0))
+    assert metrics["ua"] != pytest.approx(metrics["accuracy"])  # imbalanced gold: UA and WA differ
 
 
 def test_edge_cases() -> None:
@@ -46,6 +50,8 @@ def test_edge_cases() -> None:
     assert metrics["weighted_f1"] == pytest.approx(
         f1_score(gold, pred, labels=LABELS, average="weighted", zero_division=0))
     assert metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["ua"] == pytest.approx((1 / 2 + 1) / 2)  # recalls of happy and sad; angry/neutral absent
+    assert metrics["macro_f1"] == pytest.approx((2 / 3 + 2 / 3) / 2)  # over the two classes seen
     assert classification_metrics([], [], LABELS)["weighted_f1"] == 0.0
     with pytest.raises(ValueError, match="not one of"):
         weighted_f1(["happy"], ["bored"], LABELS)

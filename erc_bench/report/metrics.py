@@ -87,13 +87,30 @@ def per_class_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]
     return {label: float(v) for label, v in zip(labels, f1, strict=True)}
 
 
+def _unweighted_accuracy_from_cm(cm: np.ndarray) -> float:
+    """UA: mean per-class recall over the classes present in gold (scikit-learn's balanced accuracy)."""
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diagonal(cm)[present] / support[present])) if present.any() else 0.0
+
+
+def _macro_f1_from_cm(cm: np.ndarray) -> float:
+    """Unweighted mean of per-class F1 over the classes seen in gold or predictions (scikit-learn's
+    ``average="macro"`` without a ``labels`` argument), so a class absent from a split is not a free 0."""
+    seen = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
+    return float(np.mean(_per_class_f1(cm)[seen])) if seen.any() else 0.0
+
+
 def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:
-    """``weighted_f1``, ``accuracy``, ``f1/<label>`` for every label, and ``n`` (items scored)."""
+    """``weighted_f1``, ``accuracy`` (WA), ``ua`` (mean per-class recall), ``macro_f1``, ``f1/<label>``
+    for every label, and ``n`` (items scored). SER papers report WA and UA, ERC papers weighted and macro F1."""
     cm = confusion_matrix(gold, pred, labels)
     total = int(cm.sum())
     out = {
         "weighted_f1": float(_weighted_f1_from_cm(cm)),
         "accuracy": float(np.trace(cm) / total) if total else 0.0,
+        "ua": _unweighted_accuracy_from_cm(cm),
+        "macro_f1": _macro_f1_from_cm(cm),
     }
     for label, f1 in zip(labels, _per_class_f1(cm), strict=True):
         out[f"f1/{label}"] = float(f1)
