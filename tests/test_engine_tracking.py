@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from erc_bench.report import leaderboard as lb
+from erc_bench.report.plots import confusion_png
 from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, flatten
 
 
@@ -104,7 +105,7 @@ def test_logs_to_a_real_mlflow_server(mlflow_server: str, tmp_path: Path) -> Non
     tracker = Tracker(mlflow_server, "served")
     with tracker.run("artifacts"):
         tracker.log_text("a,b\n1,2\n", "predictions.csv")
-        tracker.log_confusion_png([[3, 1], [0, 4]], ["neg", "pos"], "confusion_test.png", "test")
+        tracker.log_bytes(confusion_png([[3, 1], [0, 4]], ["neg", "pos"], "test"), "confusion_test.png")
         run_id = tracker.mlflow.active_run().info.run_id
     client = MlflowClient(tracking_uri=mlflow_server)
     names = {a.path for a in client.list_artifacts(run_id)}

@@ -115,7 +115,7 @@ def test_pretrain_fine_tunes_caches_and_the_checkpoint_loads_as_text_encoder(cor
     assert result.n_items == 13 and result.n_failed == 1 and result.excluded["asr"] == 1  # the missing clip
     assert (result.n_train, result.n_val) == (10, 2) and 0.0 <= result.val_accuracy <= 1.0
     assert len(result.history) == 2 and not result.cached
-    assert any("pretrain/val_accuracy" in m for m in tracker.metrics)
+    assert any("epoch/validation/accuracy" in m for m in tracker.metrics)
     assert tracker.dicts["pretrain_summary.json"]["label_counts"] == result.label_counts
 
     started = time.monotonic()

@@ -121,7 +121,7 @@ def test_run_logs_everything_and_rerun_is_cached(cli, tiny_spec, tmp_path) -> No
             names = {a.path for a in client.list_artifacts(child.info.run_id)}
             assert {"predictions.csv", "confusion_test.png", "confusion_validation.png"} <= names
             assert child.data.tags["erc_bench.cached"] == "False"
-            assert "val_weighted_f1" in child.data.metrics  # per-epoch history
+            assert "epoch/validation/weighted_f1" in child.data.metrics  # per-epoch history
     predictions = client.download_artifacts(children[0].info.run_id, "predictions.csv", str(tmp_path))
     rows = list(csv.DictReader(open(predictions)))
     assert {r["split"] for r in rows} == {"train", "validation", "test"} and len(rows) == 72

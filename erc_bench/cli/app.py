@@ -150,14 +150,14 @@ def compare(side_a: str = typer.Argument(..., help="Run id (full or the short id
 def _mount_commands() -> None:
     """Engine commands from their own modules, then whatever the plugins contribute.
 
-    ``cache``, ``data info``, ``pretrain`` and ``label-agreement`` are engine
-    functionality (they drive the cache, the dataset interface and the recipe's
-    pre-training), so the engine mounts them. Commands that belong to a plugin
+    ``cache``, ``data info``, ``pretrain``, ``label-agreement`` and ``report`` are
+    engine functionality (they drive the cache, the dataset interface, the recipe's
+    pre-training and the MLflow store), so the engine mounts them. Commands that belong to a plugin
     (the speech plugin's ``transcribe`` / ``asr-eval``) arrive through the
     ``erc_bench_register_commands`` hook: a plugin that fails to load loses only
     its own commands, and ``erc-bench plugins`` says why.
     """
-    from erc_bench.cli import cache, pretrain, system
+    from erc_bench.cli import cache, pretrain, report, system
     from erc_bench.cli.data import data_app
     from erc_bench.core.plugin_host import host
 
@@ -165,6 +165,7 @@ def _mount_commands() -> None:
     app.add_typer(data_app, name="data")
     pretrain.register(app)
     system.register(app)
+    report.register(app)
     host().register_commands(app)
 
 

@@ -92,6 +92,7 @@ class Evaluation:
     gold: list[int]
     pred: list[int]
     features: np.ndarray
+    loss: float | None = None  # mean cross-entropy over the scored utterances (the validation curve)
 
 
 @torch.no_grad()
@@ -102,15 +103,18 @@ def evaluate(model: nn.Module, items: Sequence[Any], collate: Collate, batch_siz
     gold: list[int] = []
     pred: list[int] = []
     features: list[np.ndarray] = []
+    loss_sum = 0.0
     for start in range(0, len(items), batch_size):
         batch = collate(items[start:start + batch_size])
         logits, feats = run_batch(model, batch)
+        if batch.gold.numel():
+            loss_sum += float(nn.functional.cross_entropy(logits.float(), batch.gold, reduction="sum"))
         ids.extend(batch.ids)
         gold.extend(batch.gold.tolist())
         pred.extend(logits.argmax(dim=-1).tolist())
         features.append(feats.detach().float().cpu().numpy())
     matrix = np.concatenate(features) if features else np.zeros((0, 0), dtype=np.float32)
-    return Evaluation(ids, gold, pred, matrix)
+    return Evaluation(ids, gold, pred, matrix, loss_sum / len(gold) if gold else None)
 
 
 def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -167,8 +171,8 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
         val = evaluate(model, items["validation"], collate, cfg.batch_size)
         val_metrics = classification_metrics([labels[g] for g in val.gold], [labels[p] for p in val.pred], labels)
         train_loss = distributed.sum_over_processes(total) / max(distributed.sum_over_processes(float(count)), 1)
-        record = {"epoch": epoch, "train_loss": train_loss, "val_weighted_f1": val_metrics["weighted_f1"],
-                  "val_accuracy": val_metrics["accuracy"], "lr": plan.lr}
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val.loss,
+                  "val_weighted_f1": val_metrics["weighted_f1"], "val_accuracy": val_metrics["accuracy"], "lr": plan.lr}
         history.append(record)
         reporter.epoch(record)
         publish_epoch(stage, record)

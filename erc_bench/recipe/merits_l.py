@@ -24,7 +24,16 @@ from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, LoadedSpec
 from erc_bench.recipe import distributed, stage_runner
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
-from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, environment_tags
+from erc_bench.report import run_log
+from erc_bench.report.tracking import (
+    DATASET_TAG,
+    RUN_KIND_TAG,
+    SEED_RUN_KIND,
+    SEED_TAG,
+    SYSTEM_TAG,
+    Tracker,
+    environment_tags,
+)
 
 
 @dataclass
@@ -66,7 +75,9 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     tracker = (Tracker(tracking_uri or spec.tracking.uri, experiment) if distributed.is_main()
                else distributed.SilentTracker(tracking_uri or spec.tracking.uri, experiment))
     outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
-    base_tags = environment_tags(device) | {"erc_bench.system": spec.benchmark.name,
+    run_log.setup_experiment(tracker, loaded)
+    seed_logs: list[run_log.SeedLog] = []
+    base_tags = environment_tags(device) | {SYSTEM_TAG: spec.benchmark.name,
                                            "erc_bench.spec_file": Path(loaded.path).name}
 
     # Preflight: every corpus is loaded (cheap: no audio is decoded) before hours of pre-training, so a
@@ -91,15 +102,11 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
             outcome.problems[data.name] = list(data.problems) + inputs.problems
             _report_problems(console, data.name, outcome.problems[data.name])
             for seed in spec.benchmark.seeds:
-                tags = base_tags | {RUN_KIND_TAG: "dataset-seed", "erc_bench.dataset": data.name,
-                                    "erc_bench.seed": str(seed), "erc_bench.dataset_index": str(index)}
+                tags = base_tags | {RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
+                                    "erc_bench.dataset_index": str(index)}
                 with tracker.run(f"{data.name}-seed{seed}", tags=tags):
                     tracker.log_params(loaded.raw | {"seed": seed, "device": device})
-                    tracker.log_artifact(loaded.path, "spec")
-                    tracker.log_metrics(_problem_metrics(outcome.problems[data.name]))
-                    if outcome.problems[data.name]:
-                        tracker.log_dict({"problems": [p.__dict__ for p in outcome.problems[data.name]]},
-                                         "problems.json")
+                    run_log.log_seed_start(tracker, loaded, outcome.problems[data.name])
                     runner = stage_runner.StageRunner(spec, data, inputs, text_ref, seed, device, cache, tracker,
                                                       progress)
                     for result, cached in runner.run_all():
@@ -107,6 +114,9 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
                                                          result.best_epoch, cached))
                     tracker.log_dict(system_manifest(loaded, entry, data, text_ref, seed, device, runner.stage_keys),
                                      SYSTEM_ARTIFACT)
+                    run_log.log_seed_end(tracker, runner.seed_log)
+                    seed_logs.append(runner.seed_log)
+        run_log.log_benchmark_summary(tracker, loaded, seed_logs, base_tags)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -139,13 +149,6 @@ def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker:
     # The checkpoint replaces the encoder's weights; a random_config (tiny test models) would shadow it.
     params = {k: v for k, v in text_ref.params.items() if k != "random_config"}
     return ComponentRef(plugin=text_ref.plugin, params=params | {"model": str(result.checkpoint_dir)}), summary
-
-
-def _problem_metrics(problems: list[Problem]) -> dict[str, float]:
-    counts: dict[str, float] = {}
-    for problem in problems:
-        counts[f"problems/{problem.kind}"] = counts.get(f"problems/{problem.kind}", 0) + 1
-    return counts
 
 
 def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:

@@ -33,6 +33,7 @@ from erc_bench.core.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, U
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
+from erc_bench.report.tracking import epoch_metric_name, metric_name
 
 NAMESPACE = "pretrain"
 LABEL_STORE_NAME = "labels.sqlite"
@@ -211,8 +212,8 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
         record = {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "val_accuracy": accuracy}
         history.append(record)
         if tracker is not None:
-            tracker.log_metrics({"pretrain/train_loss": record["train_loss"], "pretrain/val_accuracy": accuracy},
-                                step=epoch)
+            tracker.log_metrics({epoch_metric_name("train_loss"): record["train_loss"],
+                                 epoch_metric_name("val_accuracy"): accuracy}, step=epoch)
         if report:
             report(epoch, section.epochs)
         if accuracy > best_acc:  # selection on validation only, never on a test set
@@ -265,7 +266,8 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
                             int(summary["best_epoch"]), list(summary["history"]), cached)
     if tracker is not None:
         usage = getattr(silver.labeller, "usage", None)
-        tracker.log_metrics({"pretrain/best_val_accuracy": result.val_accuracy, "pretrain/items": result.n_items,
+        tracker.log_metrics({metric_name("validation", "accuracy"): result.val_accuracy,
+                             "pretrain/items": result.n_items,
                              "pretrain/excluded": n_failed, **{f"pretrain/labels/{k}": v for k, v in
                                                               label_counts.items()}})
         tracker.log_dict({"label_counts": label_counts, "excluded": excluded, "best_epoch": result.best_epoch,

@@ -24,7 +24,8 @@ from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import ComponentRef, DatasetEntry, Spec, StageTraining
 from erc_bench.recipe import distributed
 from erc_bench.recipe.training_events import epoch_listener
-from erc_bench.report.tracking import Tracker
+from erc_bench.report import run_log
+from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG, Tracker
 
 
 def digest_features(features: dict[str, Any]) -> str:
@@ -81,6 +82,7 @@ class StageRunner:
                  device: str, cache: Cache, tracker: Tracker, progress: Progress) -> None:
         self.spec, self.data, self.inputs, self.text_ref = spec, data, inputs, text_ref
         self.seed, self.device, self.cache, self.tracker, self.progress = seed, device, cache, tracker, progress
+        self.seed_log = run_log.SeedLog(spec.benchmark.name, data.name, seed)
         self.data_digest = digest_dataset(data)
         self.stage_keys: dict[str, str] = {}  # stage -> cache key of its result (weights), for `erc-bench predict`
         self.place_of = {u.id: (u.conversation_id, u.position) for split in data.splits
@@ -159,7 +161,7 @@ class StageRunner:
         result = StageResult.from_cache(self.cache, key)
         cached = result is not None
         flat: dict[str, float] = {}
-        with self.tracker.run(name, tags={"erc_bench.stage": name, "erc_bench.cached": str(cached)}, nested=True):
+        with self.tracker.run(name, tags={STAGE_TAG: name, CACHED_TAG: str(cached)}, nested=True):
             if result is None:
                 with epoch_listener(self._log_epoch):  # per-epoch metrics appear while the stage trains
                     result = train()
@@ -168,30 +170,21 @@ class StageRunner:
             else:
                 for record in result.history:  # replayed from the cache
                     self._log_epoch(name, record)
-            flat = self._log(name, cfg, result)
+            flat = self._log(name, cfg, result, cached)
         self.tracker.log_metrics(flat)
         yield result, cached
         return result
 
     def _log_epoch(self, stage: str, record: dict[str, Any]) -> None:
-        numeric = {k: v for k, v in record.items() if isinstance(v, (int, float))}
-        self.tracker.log_metrics(numeric, step=int(record.get("epoch", 1)) - 1)
+        self.tracker.log_metrics(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
 
-    def _log(self, name: str, cfg: StageTraining, result: Any) -> dict[str, float]:
-        """Params, final metrics, confusion matrices and predictions into the open stage run; returns the metrics
-        flattened for the parent run."""
-        flat: dict[str, float] = {}
-        self.tracker.log_params({"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
-                                 "n_missing": getattr(result, "n_missing", 0)})
-        for split, metrics in result.metrics.items():
-            self.tracker.log_metrics({f"{split}/{k}": v for k, v in metrics.items()})
-            flat |= {f"{name}/{split}/{k}": v for k, v in metrics.items()}
-        for split in ("validation", "test"):
-            if split in result.confusion:
-                self.tracker.log_confusion_png(result.confusion[split], self.data.labels,
-                                               f"confusion_{split}.png", f"{self.data.name} {name} {split}")
-        self.tracker.log_text(self._predictions_csv(result), "predictions.csv")
-        return flat
+    def _log(self, name: str, cfg: StageTraining, result: Any, cached: bool) -> dict[str, float]:
+        """Params, scores, plots and predictions into the open stage run; returns the parent run's copies."""
+        logged = run_log.log_stage(self.tracker, self.seed_log, result,
+                                   {"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
+                                    "n_missing": getattr(result, "n_missing", 0)},
+                                   cached, self._predictions_csv(result), log_history=False)
+        return run_log.parent_stage_metrics(logged)
 
     def _predictions_csv(self, result: Any) -> str:
         buffer = io.StringIO()

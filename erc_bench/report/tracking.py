@@ -24,9 +24,72 @@ from erc_bench.core.secrets import redact_secrets
 from erc_bench.core.spec_checks import check_tracking_uri
 
 TRACKING_ENV = "ERC_BENCH_TRACKING_URI"
+
+# ---------------------------------------------------------------------------------------------------- names
+# Metric names follow one scheme, always fractions in [0, 1]: ``[dataset/][stage/]split/metric`` for scores of
+# the selected weights (``test/weighted_f1``, ``stage3-fusion/test/ua``); ``epoch/split/metric`` for per-epoch
+# curves (a separate name because MLflow shows a metric's highest step as its value, which would hide the
+# selected epoch's score); ``_mean`` / ``_std`` suffixes for the across-seed summary.
+
+# MLflow's own tags. MLflow 3 opens an experiment without a kind on the GenAI traces page; this kind makes
+# it open as a classic training experiment (runs table, charts). The UI reads the note tags as descriptions.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND_TRAINING = "custom_model_development"
+NOTE_TAG = "mlflow.note.content"
+PARENT_RUN_TAG = "mlflow.parentRunId"
+
+# erc-bench's tags.
 RUN_KIND_TAG = "erc_bench.run_kind"
+SYSTEM_TAG = "erc_bench.system"
+DATASET_TAG = "erc_bench.dataset"
+SEED_TAG = "erc_bench.seed"
+STAGE_TAG = "erc_bench.stage"
+CACHED_TAG = "erc_bench.cached"
+FINAL_STAGE_TAG = "erc_bench.final_stage"
+SEED_RUN_KIND = "dataset-seed"
+SUMMARY_RUN_KIND = "benchmark-summary"
+
+# Artifacts.
+SPEC_DIR = "spec"
+RESOLVED_SPEC_ARTIFACT = "spec/resolved.json"
+PROBLEMS_ARTIFACT = "problems.json"
+PREDICTIONS_ARTIFACT = "predictions.csv"
+CONFUSION_ARTIFACT = "confusion.json"
+HISTORY_ARTIFACT = "history.json"
+SUMMARY_ARTIFACT = "summary.json"
+
+# Scores shown in notes and summaries, in this order.
+HEADLINE_SPLIT, HEADLINE_METRIC = "test", "weighted_f1"
+SUMMARY_METRICS = ("weighted_f1", "ua", "macro_f1", "accuracy")
+_HISTORY_KEYS = {"train_loss": ("train", "loss"), "val_loss": ("validation", "loss"),
+                 "val_weighted_f1": ("validation", "weighted_f1"), "val_accuracy": ("validation", "accuracy"),
+                 "lr": ("train", "lr")}
+
+
+def metric_name(split: str, metric: str, stage: str | None = None, dataset: str | None = None) -> str:
+    """The one spelling of a score: ``[dataset/][stage/]split/metric``."""
+    return "/".join(part for part in (dataset, stage, split, metric) if part)
+
+
+def epoch_metric_name(history_key: str) -> str | None:
+    """``train_loss`` -> ``epoch/train/loss``; None for keys that are not curves (``epoch`` itself)."""
+    pair = _HISTORY_KEYS.get(history_key)
+    return None if pair is None else metric_name(pair[0], pair[1], stage="epoch")
+
+
+def headline_name() -> str:
+    """The parent run's headline metric: the final stage's test weighted F1."""
+    return metric_name(HEADLINE_SPLIT, HEADLINE_METRIC)
+
+
 _SECRETISH = ("api_key", "apikey", "secret", "token", "password")
 _MAX_PARAM = 500
+
+
+def is_secret_key(key: object) -> bool:
+    """A key that names a secret (``api_key``), not one naming the variable that holds it (``api_key_env``)."""
+    text = str(key).lower()
+    return any(s in text for s in _SECRETISH) and not text.endswith("_env")
 
 
 def default_store_dir() -> Path:
@@ -48,7 +111,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(value, dict):
         for key, sub in value.items():
-            if any(s in str(key).lower() for s in _SECRETISH) and not str(key).lower().endswith("_env"):
+            if is_secret_key(key):
                 continue
             out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
@@ -149,27 +212,14 @@ class Tracker:
     def log_dict(self, value: dict[str, Any], artifact_file: str) -> None:
         self.mlflow.log_dict(redact_secrets(value), artifact_file)
 
-    def log_confusion_png(self, matrix: Any, labels: list[str], artifact_file: str, title: str) -> None:
-        """Render a confusion matrix with matplotlib (Agg) and log it as a PNG."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(labels), 1.0 + 0.8 * len(labels)))
-        ax.imshow(matrix, cmap="Blues")
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("gold")
-        ax.set_title(title, fontsize=9)
-        for i, row in enumerate(matrix):
-            for j, count in enumerate(row):
-                ax.text(j, i, str(int(count)), ha="center", va="center", fontsize=8)
-        fig.tight_layout()
+    def log_bytes(self, data: bytes, artifact_file: str) -> None:
+        """Log in-memory content (a rendered PNG) under ``artifact_file`` of the active run."""
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / Path(artifact_file).name
-            fig.savefig(target, dpi=100)
-            plt.close(fig)
+            target.write_bytes(data)
             parent = str(Path(artifact_file).parent)
             self.log_artifact(target, None if parent == "." else parent)
+
+    def artifact_uri(self, artifact_file: str) -> str:
+        """Where an artifact of the active run lives (shown in run notes)."""
+        return str(self.mlflow.get_artifact_uri(artifact_file))
