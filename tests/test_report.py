@@ -206,7 +206,7 @@ def test_report_renders_in_headless_chromium(store, tmp_path) -> None:
     env = os.environ | {"HOME": str(tmp_path)}
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*common, "--virtual-time-budget=5000", "--dump-dom", probed.as_uri()],
-                         capture_output=True, text=True, timeout=120, env=env).stdout
+                         capture_output=True, text=True, timeout=300, env=env).stdout
     page = _Page()
     page.feed(dom)
     assert page.sections == SECTION_IDS
@@ -217,5 +217,5 @@ def test_report_renders_in_headless_chromium(store, tmp_path) -> None:
     assert decoded == int(dom.split('data-images="', 1)[1].split('"', 1)[0]) == 21
     shot = tmp_path / "shot.png"
     subprocess.run([*common, f"--screenshot={shot}", Path(store["report"]).as_uri()], capture_output=True,
-                   timeout=120, env=env)
+                   timeout=300, env=env)
     _assert_not_blank(shot.read_bytes())
