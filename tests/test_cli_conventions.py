@@ -97,7 +97,7 @@ def test_bad_tracking_uri_fails_fast_in_one_line(cli, tiny_spec, tmp_path, silen
     closed.close()  # nothing listens there now
     for uri, expected in ((f"http://127.0.0.1:{refused_port}", "no MLflow server answered"),
                           (f"http://127.0.0.1:{silent_server}", "no MLflow server answered within 5 s"),
-                          ("htp://localhost:5000", "unknown scheme 'htp'"),
+                          ("htp://localhost:5000", "unsupported tracking URI scheme 'htp'"),
                           (f"sqlite:///{tmp_path}/missing/dir/m.db", "does not exist")):
         started = time.monotonic()
         code, output = cli(["run", str(tiny_spec), "--tracking-uri", uri])
@@ -106,7 +106,7 @@ def test_bad_tracking_uri_fails_fast_in_one_line(cli, tiny_spec, tmp_path, silen
         assert len(output.strip().splitlines()) == 1, output
     assert not (Path(tmp_path) / "missing").exists()
     code, output = cli(["leaderboard", "--tracking-uri", "htp://x"])
-    assert code == 2 and "unknown scheme" in output
+    assert code == 2 and "unsupported tracking URI scheme" in output
 
 
 def test_tracking_check_accepts_a_live_server_and_stores() -> None:

@@ -2,9 +2,10 @@
 
 MLflow accepts a mistyped URI until the first request, then retries an
 unreachable server for minutes and ends in a traceback, possibly after hours of
-ASR. ``check_tracking_uri`` runs first: an unknown scheme, a SQLite file in a
-folder that does not exist, or a server that does not answer within
-``timeout`` seconds is a ``UserError`` naming the URI.
+ASR. ``check_tracking_uri`` runs first: a malformed URI (the spec's own syntax
+check, ``core.spec_checks.check_tracking_uri``, so the CLI and the spec agree),
+a SQLite file in a folder that does not exist, or a server that does not answer
+within ``timeout`` seconds is a ``UserError`` naming the URI.
 """
 
 from __future__ import annotations
@@ -16,22 +17,22 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from erc_bench.core.errors import UserError
+from erc_bench.core.spec_checks import check_tracking_uri as syntax_problem
 
-# Schemes MLflow's tracking stores accept (database schemes may carry a driver: postgresql+psycopg2).
-_DATABASES = {"sqlite", "postgresql", "mysql", "mssql"}
-_SCHEMES = {"", "file", "http", "https", "databricks", "databricks-uc", *_DATABASES}
-_DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
-_HINT = "use http(s)://host:port, sqlite:///path/to/mlflow.db or a folder"
+# Database schemes may carry a driver: postgresql+psycopg2.
+_DATABASES = {"postgresql", "mysql", "mssql"}
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
 
 def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
     """Raise ``UserError`` unless ``uri`` is usable: known scheme, existing folder, server answering."""
+    problem = syntax_problem(uri)
+    if problem:
+        raise UserError(f"tracking URI: {problem}")
     parsed = urlparse(uri)
     scheme = parsed.scheme.lower().split("+")[0]
     if len(scheme) == 1:  # a Windows drive letter, C:\\..., is a path
         scheme = ""
-    if scheme not in _SCHEMES:
-        raise UserError(f"tracking URI '{uri}': unknown scheme '{parsed.scheme}'; {_HINT}")
     if scheme == "sqlite":
         _check_sqlite(uri)
     elif scheme in ("", "file"):
@@ -45,9 +46,6 @@ def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
 
 
 def _check_sqlite(uri: str) -> None:
-    if not uri.startswith("sqlite:///"):
-        raise UserError(f"tracking URI '{uri}': a SQLite store is sqlite:///relative/path.db or "
-                        "sqlite:////absolute/path.db")
     path = Path(uri[len("sqlite:///"):]).expanduser()
     if path.parent != Path("") and not path.parent.is_dir():
         raise UserError(f"tracking URI '{uri}': folder {path.parent} does not exist")
