@@ -46,9 +46,11 @@ def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
 
 
 def _check_sqlite(uri: str) -> None:
+    """The store's own folder may be new (the store creates it, like ``./mlruns``); a missing parent of that
+    folder is taken for a typo, so a mistyped path fails here instead of growing a tree of folders."""
     path = Path(uri[len("sqlite:///"):]).expanduser()
-    if path.parent != Path("") and not path.parent.is_dir():
-        raise UserError(f"tracking URI '{uri}': folder {path.parent} does not exist")
+    if path.parent != Path("") and not path.parent.is_dir() and not path.parent.parent.is_dir():
+        raise UserError(f"tracking URI '{uri}': folder {path.parent.parent} does not exist")
     if path.exists() and not path.is_file():
         raise UserError(f"tracking URI '{uri}': {path} is not a file")
 
