@@ -113,7 +113,8 @@ def test_run_logs_everything_and_rerun_is_cached(cli, tiny_spec, tmp_path) -> No
             for split in ("train", "validation", "test"):
                 assert 0.0 <= metrics[f"{stage}/{split}/weighted_f1"] <= 1.0
             assert f"{stage}/test/accuracy" in metrics and f"{stage}/test/f1/happy" in metrics
-        assert [a.path for a in client.list_artifacts(parent.info.run_id, "spec")] == ["spec/resolved.json", "spec/tiny.toml"]
+        spec_artifacts = [a.path for a in client.list_artifacts(parent.info.run_id, "spec")]
+        assert spec_artifacts == ["spec/resolved.json", "spec/tiny.toml"]
         children = client.search_runs([experiment.experiment_id],
                                       f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
         assert sorted(c.data.tags["erc_bench.stage"] for c in children) == sorted(STAGES)
