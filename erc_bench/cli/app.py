@@ -83,21 +83,27 @@ def run(spec: str = SpecArgument,
         output: Path | None = typer.Option(None, "--output", "-o", help="Also write the results table as JSON."),
         limit: int | None = typer.Option(None, "--limit", min=1,
                                          help="Smoke test: only the first N conversations of each split "
-                                              "(cap the pre-training pool with --set pretrain.max_items=K).")) -> None:
+                                              "(cap the pre-training pool with --set pretrain.max_items=K)."),
+        metrics: list[str] | None = typer.Option(None, "--metric", help="Also show this test metric in the "
+                                                 "results table (ua, macro_f1, accuracy); repeatable.")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
     from erc_bench.core.shipped_specs import resolve_spec
     from erc_bench.core.spec import load_spec, require_env
     from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.report.leaderboard import METRICS
     from erc_bench.report.results import results_table, write_results_json
     from erc_bench.report.tracking import default_tracking_uri
     from erc_bench.report.tracking_check import check_tracking_uri
 
+    unknown = [m for m in metrics or [] if m not in METRICS]
+    if unknown:
+        raise UserError(f"--metric: unknown metric '{unknown[0]}'; choose from {', '.join(METRICS)}")
     loaded = load_spec(resolve_spec(spec), overrides)
     require_env(loaded)
     tracking_uri = tracking_uri or loaded.spec.tracking.uri or default_tracking_uri()
     check_tracking_uri(tracking_uri)
     outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console, limit=limit)
-    console.print(results_table(outcome))
+    console.print(results_table(outcome, tuple(metrics or ())))
     if output is not None:
         write_results_json(outcome, output)
         console.print(f"Results table written to {output}")
@@ -108,9 +114,10 @@ def run(spec: str = SpecArgument,
 @app.command()
 def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLflow experiment (benchmark)."),
                 dataset: str | None = typer.Option(None, help="Only this dataset (iemocap, meld, mosi, ...)."),
+                metric: str = typer.Option("weighted_f1", help="weighted_f1 | accuracy | ua | macro_f1"),
                 fmt: str = typer.Option("table", "--format", help="table | csv | json | markdown"),
                 tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
-    """Every seed's test weighted F1 and mean ± std per system and dataset, beside the paper's numbers."""
+    """Every seed's test score and mean ± std per system configuration and dataset, beside the paper's numbers."""
     from erc_bench.report import leaderboard as lb
     from erc_bench.report.tracking import default_tracking_uri
 
@@ -120,10 +127,10 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
 
     uri = tracking_uri or default_tracking_uri()
     check_tracking_uri(uri)
-    rows = lb.build(uri, experiment, dataset)
-    text = lb.render(rows, fmt)
+    rows = lb.build(uri, experiment, dataset, metric)
+    text = lb.render(rows, fmt, metric)
     if text is None:
-        console.print(lb.rich_table(rows))
+        console.print(lb.rich_table(rows, metric))
     else:
         sys.stdout.write(text)
 

@@ -34,6 +34,7 @@ from erc_bench.report.tracking import (
     Tracker,
     environment_tags,
 )
+from erc_bench.report.identity import identity_tags
 
 
 @dataclass
@@ -77,6 +78,7 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
     run_log.setup_experiment(tracker, loaded)
     seed_logs: list[run_log.SeedLog] = []
+    resolved = run_log.resolved_spec(loaded)
     base_tags = environment_tags(device) | {SYSTEM_TAG: spec.benchmark.name,
                                            "erc_bench.spec_file": Path(loaded.path).name}
 
@@ -102,8 +104,9 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
             outcome.problems[data.name] = list(data.problems) + inputs.problems
             _report_problems(console, data.name, outcome.problems[data.name])
             for seed in spec.benchmark.seeds:
-                tags = base_tags | {RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
-                                    "erc_bench.dataset_index": str(index)}
+                tags = base_tags | identity_tags(resolved, index) | {
+                    RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
+                    "erc_bench.dataset_index": str(index)}
                 with tracker.run(f"{data.name}-seed{seed}", tags=tags):
                     tracker.log_params(loaded.raw | {"seed": seed, "device": device})
                     run_log.log_seed_start(tracker, loaded, outcome.problems[data.name])

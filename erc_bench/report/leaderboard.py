@@ -1,8 +1,13 @@
-"""The leaderboard: every seed's test weighted F1 from MLflow, beside the paper.
+"""The leaderboard: every seed's test score from MLflow, one row per system configuration, beside the paper.
 
-Measured rows come from the per-(dataset, seed) runs the recipe logs; reference
-rows come from the MERITS-L paper's Table I and Table II (shipped as JSON) and
-are always marked as reference numbers, never mixed into measured statistics.
+Measured rows come from the per-(dataset, seed) runs the recipe logs. A row is keyed by the
+system's identity (name + digest of its resolved configuration) and the dataset's identity (plugin,
+fold, class set, corpus / CSV name; see ``erc_bench.identity``) and the stage: two configurations
+run under one name are two rows, each marked with its digest. For one configuration and seed the
+newest *finished* run wins, so a rerun (or a replay from the cache) replaces a number, never adds a
+second one, and a crashed run never shows. Rows are sorted by score within a dataset; ``metric``
+chooses the score (weighted F1, accuracy, UA, macro F1). Reference rows come from the MERITS-L
+paper (shipped as JSON), are always marked as reference numbers and exist for weighted F1 only.
 """
 
 from __future__ import annotations
@@ -16,11 +21,14 @@ from importlib import resources
 from typing import Any
 
 from erc_bench.core.errors import UserError
+from erc_bench.report.tracking import DATASET_KEY_TAG, DATASET_LABEL_TAG, SYSTEM_DIGEST_TAG
 
 RUN_KIND = "dataset-seed"
 STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
                "final"]
 FORMATS = ("table", "csv", "json", "markdown")
+METRICS = {"weighted_f1": "WF1", "accuracy": "accuracy (WA)", "ua": "UA", "macro_f1": "macro F1"}
+SHORT_DIGEST = 8
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -36,6 +44,11 @@ class Row:
     seeds: dict[int, float] = field(default_factory=dict)
     source: str = "measured"
     reference: float | None = None
+    digest: str = ""
+    dataset_key: str = ""
+    run_ids: dict[int, str] = field(default_factory=dict)
+    metric: str = "weighted_f1"
+    show_digest: bool = False  # set by ``build`` when one name ran under several configurations
 
     @property
     def mean(self) -> float | None:
@@ -49,9 +62,15 @@ class Row:
             return None
         return mean_std(list(self.seeds.values()))[1]
 
+    @property
+    def shown_system(self) -> str:
+        return f"{self.system} @{self.digest[:SHORT_DIGEST]}" if self.show_digest and self.digest else self.system
+
     def as_dict(self) -> dict[str, Any]:
-        return {"system": self.system, "dataset": self.dataset, "stage": self.stage, "source": self.source,
-                "seeds": {str(k): round(v, 2) for k, v in sorted(self.seeds.items())},
+        return {"system": self.system, "config_digest": self.digest or None, "dataset": self.dataset,
+                "dataset_key": self.dataset_key or None, "stage": self.stage, "source": self.source,
+                "metric": self.metric, "seeds": {str(k): round(v, 2) for k, v in sorted(self.seeds.items())},
+                "run_ids": {str(k): v for k, v in sorted(self.run_ids.items())},
                 "mean": None if self.mean is None else round(self.mean, 2),
                 "std": None if self.std is None else round(self.std, 2)}
 
@@ -77,8 +96,15 @@ def reference_rows(dataset: str | None = None) -> list[Row]:
     return rows
 
 
-def measured_rows(uri: str, experiment: str | None = None, dataset: str | None = None) -> list[Row]:
-    """Collect test weighted F1 per (system, dataset, stage, seed) from the MLflow store."""
+def _metric_of(name: str, metric: str) -> str | None:
+    """The stage of a seed run's ``<stage>/test/<metric>`` metric name, else None."""
+    parts = name.split("/")
+    return parts[0] if len(parts) == 3 and parts[1] == "test" and parts[2] == metric else None
+
+
+def measured_rows(uri: str, experiment: str | None = None, dataset: str | None = None,
+                  metric: str = "weighted_f1") -> list[Row]:
+    """Test ``metric`` (in %) per (system, configuration, dataset, stage) and seed; newest finished run wins."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -89,37 +115,64 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
             raise UserError(f"no MLflow experiment named '{experiment}' at {uri}")
     if not experiments:
         return []
-    query = f"tags.`erc_bench.run_kind` = '{RUN_KIND}'"
+    query = f"tags.`erc_bench.run_kind` = '{RUN_KIND}' and attributes.status = 'FINISHED'"
     if dataset:
         query += f" and tags.`erc_bench.dataset` = '{dataset}'"
     runs = client.search_runs([e.experiment_id for e in experiments], filter_string=query, max_results=50000)
-    grouped: dict[tuple[str, str, str], Row] = {}
+    grouped: dict[tuple[str, str, str, str], Row] = {}
+    started: dict[tuple[tuple[str, str, str, str], int], int] = {}
     for run in runs:
         tags = run.data.tags
-        system, ds, seed = tags.get("erc_bench.system", "?"), tags.get("erc_bench.dataset", "?"), tags.get(
-            "erc_bench.seed", "0")
-        for metric, value in run.data.metrics.items():
-            parts = metric.split("/")
-            if len(parts) != 3 or parts[1] != "test" or parts[2] != "weighted_f1":
+        system, seed = tags.get("erc_bench.system", "?"), int(tags.get("erc_bench.seed", "0"))
+        ds = tags.get(DATASET_LABEL_TAG) or tags.get("erc_bench.dataset", "?")
+        digest, ds_key = tags.get(SYSTEM_DIGEST_TAG, ""), tags.get(DATASET_KEY_TAG) or ds
+        for name, value in run.data.metrics.items():
+            stage = _metric_of(name, metric)
+            if stage is None:
                 continue
-            row = grouped.setdefault((system, ds, parts[0]), Row(system, ds, parts[0]))
-            row.seeds[int(seed)] = 100.0 * value
-    return sorted(grouped.values(), key=_sort_key)
+            key = (system, digest, ds_key, stage)
+            if started.get((key, seed), -1) >= run.info.start_time:
+                continue  # an older run of this configuration and seed: the newer one stands
+            started[(key, seed)] = run.info.start_time
+            row = grouped.setdefault(key, Row(system, ds, stage, digest=digest, dataset_key=ds_key, metric=metric))
+            row.seeds[seed] = 100.0 * value
+            row.run_ids[seed] = run.info.run_id
+    return list(grouped.values())
 
 
 def _sort_key(row: Row) -> tuple[Any, ...]:
     stage_rank = STAGE_ORDER.index(row.stage) if row.stage in STAGE_ORDER else len(STAGE_ORDER)
-    return (row.dataset, row.source != "measured", row.system, stage_rank)
+    return (row.dataset, -(row.mean if row.mean is not None else float("-inf")), row.source != "measured",
+            row.system, stage_rank)
 
 
-def build(uri: str, experiment: str | None = None, dataset: str | None = None) -> list[Row]:
-    """Measured rows plus the paper's rows for the datasets measured (all of them when nothing is)."""
-    measured = measured_rows(uri, experiment, dataset)
-    references = reference_rows(dataset)
+def build(uri: str, experiment: str | None = None, dataset: str | None = None,
+          metric: str = "weighted_f1") -> list[Row]:
+    """Measured rows plus the paper's rows for the datasets measured (all of them when nothing is),
+    sorted by score within a dataset; a system name measured under several configurations shows digests."""
+    if metric not in METRICS:
+        raise UserError(f"--metric: unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
+    measured = measured_rows(uri, experiment, dataset, metric)
+    references = reference_rows(dataset) if metric == "weighted_f1" else []  # the paper reports WF1 only
     if measured and dataset is None:
-        seen = {row.dataset for row in measured}
+        seen = {row.dataset_key.split(":")[0] for row in measured} | {row.dataset for row in measured}
         references = [row for row in references if row.dataset in seen]
+    digests: dict[str, set[str]] = {}
+    for row in measured:
+        digests.setdefault(row.system, set()).add(row.digest)
+    for row in measured:
+        row.show_digest = len(digests[row.system]) > 1
     return sorted(measured + references, key=_sort_key)
+
+
+def multi_config_note(rows: list[Row]) -> str | None:
+    """The sentence that says a name stands for several configurations, when one does."""
+    names = sorted({r.system for r in rows if r.show_digest})
+    if not names:
+        return None
+    return (f"{', '.join(repr(n) for n in names)} ran under more than one configuration: each configuration is "
+            f"its own row, marked @<first {SHORT_DIGEST} hex digits of its config digest> "
+            "(MLflow tag erc_bench.system_digest).")
 
 
 def _cells(row: Row) -> list[str]:
@@ -128,39 +181,47 @@ def _cells(row: Row) -> list[str]:
         score = f"{row.reference:.2f}"
     else:
         score = f"{row.mean:.2f} ± {row.std:.2f} (n={len(row.seeds)})"
-    return [row.dataset, row.system, row.stage, seeds, score, row.source]
+    return [row.dataset, row.shown_system, row.stage, seeds, score, row.source]
 
 
-HEADERS = ["dataset", "system", "stage", "test WF1 % per seed", "mean ± std", "source"]
+def headers(metric: str = "weighted_f1") -> list[str]:
+    return ["dataset", "system", "stage", f"test {METRICS[metric]} % per seed", "mean ± std", "source"]
 
 
-def render(rows: list[Row], fmt: str) -> str | None:
+HEADERS = headers()
+
+
+def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None:
     """Text for csv/json/markdown; None for 'table' (the CLI prints a rich table)."""
     if fmt == "json":
         return json.dumps([r.as_dict() for r in rows], indent=2)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["dataset", "system", "stage", "source", "seed", "weighted_f1", "mean", "std"])
+        writer.writerow(["dataset", "dataset_key", "system", "config_digest", "stage", "source", "seed", metric,
+                         "mean", "std", "run_id"])
         for r in rows:
             for seed, value in sorted(r.seeds.items()) or [("", r.reference)]:
-                writer.writerow([r.dataset, r.system, r.stage, r.source, seed, f"{value:.2f}",
-                                 f"{r.mean:.2f}", "" if r.std is None else f"{r.std:.2f}"])
+                writer.writerow([r.dataset, r.dataset_key, r.system, r.digest, r.stage, r.source, seed,
+                                 f"{value:.2f}", f"{r.mean:.2f}", "" if r.std is None else f"{r.std:.2f}",
+                                 r.run_ids.get(seed, "") if isinstance(seed, int) else ""])
         return buffer.getvalue()
     if fmt == "markdown":
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+        head = headers(metric)
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
+        note = multi_config_note(rows)
+        return "\n".join(lines + ([f"\n{note}"] if note else [])) + "\n"
     if fmt == "table":
         return None
     raise UserError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
 
 
-def rich_table(rows: list[Row]) -> Any:
+def rich_table(rows: list[Row], metric: str = "weighted_f1") -> Any:
     from rich.table import Table
 
-    table = Table(title="erc-bench leaderboard (weighted F1 %, test split)")
-    for header in HEADERS:
+    table = Table(title=f"erc-bench leaderboard ({METRICS[metric]} %, test split)", caption=multi_config_note(rows))
+    for header in headers(metric):
         table.add_column(header)
     for r in rows:
         style = "dim italic" if r.source != "measured" else None

@@ -1,7 +1,11 @@
 """The table printed at the end of ``erc-bench run``: the paper's Table I layout.
 
-Rows are stage x modality, columns every seed's test weighted F1 and the mean ±
-std over seeds; validation WF1 (the selection criterion) is shown beside it.
+Rows are stage x modality, columns every seed's test score and the mean ± std over
+seeds (weighted F1 always; UA, macro F1 or accuracy on request, ``--metric``), the
+number of test utterances scored, and validation WF1 (the selection criterion).
+A fusion stage scores only utterances that have both modalities; where it scores
+fewer than the single-modality Stage II rows, its n says how many fewer, so that a
+Stage III number is never silently compared with a Stage II number on more data.
 """
 
 from __future__ import annotations
@@ -9,11 +13,11 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from erc_bench.report.leaderboard import STAGE_ORDER, mean_std
+from erc_bench.report.leaderboard import METRICS, STAGE_ORDER, mean_std
 
 if TYPE_CHECKING:
     from erc_bench.recipe.merits_l import BenchmarkOutcome
@@ -26,24 +30,33 @@ STAGE_TITLES = {
     "stage3-fusion": "Audio+Text (Stage III)",
     "joint-fusion": "Audio+Text (joint II+III)",
 }
+FUSION_STAGES = ("stage3-fusion", "joint-fusion")
 
 
-def summary_rows(outcome: BenchmarkOutcome) -> list[dict[str, object]]:
-    """One dict per (dataset, stage): per-seed test WF1 (%), mean, std, validation mean."""
-    grouped: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
+def summary_rows(outcome: BenchmarkOutcome, metrics: tuple[str, ...] = ("weighted_f1",)) -> list[dict[str, Any]]:
+    """One dict per (dataset, stage): per-seed test scores (%) for each metric, mean, std, test n,
+    validation WF1 mean, and ``n_context``: the utterances the Stage II rows scored when a fusion row scored fewer."""
+    grouped: dict[tuple[str, str], dict[int, dict[str, dict[str, float]]]] = {}
     for score in outcome.scores:
-        test = score.metrics.get("test", {}).get("weighted_f1")
-        val = score.metrics.get("validation", {}).get("weighted_f1")
-        if test is None:
+        if score.metrics.get("test", {}).get("weighted_f1") is None:
             continue
-        grouped.setdefault((score.dataset, score.stage), {})[score.seed] = (100 * test, 100 * (val or 0.0))
+        grouped.setdefault((score.dataset, score.stage), {})[score.seed] = score.metrics
     rows = []
     for (dataset, stage), per_seed in sorted(grouped.items(), key=lambda kv: (kv[0][0], _rank(kv[0][1]))):
-        tests = [t for t, _ in per_seed.values()]
-        vals = [v for _, v in per_seed.values()]
-        mean, std = mean_std(tests)
-        rows.append({"dataset": dataset, "stage": stage, "seeds": {s: t for s, (t, _) in sorted(per_seed.items())},
-                     "mean": mean, "std": std, "val_mean": statistics.fmean(vals)})
+        row: dict[str, Any] = {"dataset": dataset, "stage": stage,
+                               "val_mean": statistics.fmean(100 * m.get("validation", {}).get("weighted_f1", 0.0)
+                                                            for m in per_seed.values()),
+                               "n": max(int(m["test"].get("n", 0)) for m in per_seed.values())}
+        for metric in metrics:
+            seeds = {s: 100 * m["test"][metric] for s, m in sorted(per_seed.items()) if metric in m["test"]}
+            mean, std = mean_std(list(seeds.values())) if seeds else (float("nan"), float("nan"))
+            row[metric] = {"seeds": seeds, "mean": mean, "std": std}
+        rows.append(row)
+    for row in rows:
+        if row["stage"] in FUSION_STAGES:
+            context = [r["n"] for r in rows if r["dataset"] == row["dataset"] and r["stage"].startswith("stage2-")]
+            if context and max(context) > row["n"]:
+                row["n_context"] = max(context)
     return rows
 
 
@@ -51,15 +64,34 @@ def _rank(stage: str) -> int:
     return STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER)
 
 
-def results_table(outcome: BenchmarkOutcome) -> Table:
-    table = Table(title=f"{outcome.experiment}: weighted F1 % (test; selection on validation) "
+def _n_cell(row: dict[str, Any]) -> str:
+    if "n_context" not in row:
+        return str(row["n"])
+    missing = row["n_context"] - row["n"]
+    return f"{row['n']} ({missing} of {row['n_context']} lack a modality)"
+
+
+def results_table(outcome: BenchmarkOutcome, metrics: tuple[str, ...] = ("weighted_f1",)) -> Table:
+    """``metrics``: the test scores to show, weighted F1 first; any of ``leaderboard.METRICS``."""
+    metrics = ("weighted_f1", *[m for m in metrics if m != "weighted_f1"])
+    names = " / ".join(METRICS[m] for m in metrics)
+    table = Table(title=f"{outcome.experiment}: {names} % (test; selection on validation WF1) "
                         f"in {outcome.seconds:.0f} s")
-    for column in ("dataset", "modality (stage)", "test WF1 per seed", "test mean ± std", "val mean"):
-        table.add_column(column)
-    for row in summary_rows(outcome):
-        seeds = ", ".join(f"{s}: {v:.2f}" for s, v in row["seeds"].items())  # type: ignore[union-attr]
-        table.add_row(str(row["dataset"]), STAGE_TITLES.get(str(row["stage"]), str(row["stage"])), seeds,
-                      f"{row['mean']:.2f} ± {row['std']:.2f}", f"{row['val_mean']:.2f}")
+    table.add_column("dataset")
+    table.add_column("modality (stage)")
+    table.add_column("test n")
+    for metric in metrics:
+        table.add_column(f"test {METRICS[metric]} per seed")
+        table.add_column(f"{METRICS[metric]} mean ± std")
+    table.add_column("val WF1 mean")
+    for row in summary_rows(outcome, metrics):
+        cells = [str(row["dataset"]), STAGE_TITLES.get(str(row["stage"]), str(row["stage"])), _n_cell(row)]
+        for metric in metrics:
+            scores = row[metric]
+            cells.append(", ".join(f"{s}: {v:.2f}" for s, v in scores["seeds"].items()) or "-")
+            cells.append(f"{scores['mean']:.2f} ± {scores['std']:.2f}" if scores["seeds"] else "-")
+        cells.append(f"{row['val_mean']:.2f}")
+        table.add_row(*cells)
     return table
 
 
@@ -68,15 +100,14 @@ def write_results_json(outcome: BenchmarkOutcome, path: Path) -> None:
     weighted F1 as fractions, the mean and std over seeds, and the run's experiment and tracking URI."""
     rows = []
     for row in summary_rows(outcome):
-        seeds = row["seeds"]
-        assert isinstance(seeds, dict)
+        wf1 = row["weighted_f1"]
         val = {s.seed: s.metrics.get("validation", {}).get("weighted_f1") for s in outcome.scores
                if s.dataset == row["dataset"] and s.stage == row["stage"]}
         rows.append({"dataset": row["dataset"], "stage": row["stage"],
-                     "modality": STAGE_TITLES.get(str(row["stage"]), str(row["stage"])),
-                     "test_weighted_f1": {str(s): v / 100 for s, v in seeds.items()},
+                     "modality": STAGE_TITLES.get(str(row["stage"]), str(row["stage"])), "test_n": row["n"],
+                     "test_weighted_f1": {str(s): v / 100 for s, v in wf1["seeds"].items()},
                      "validation_weighted_f1": {str(s): v for s, v in sorted(val.items())},
-                     "test_mean": float(row["mean"]) / 100, "test_std": float(row["std"]) / 100})  # type: ignore[arg-type]
+                     "test_mean": float(wf1["mean"]) / 100, "test_std": float(wf1["std"]) / 100})
     document = {"experiment": outcome.experiment, "tracking_uri": outcome.tracking_uri,
                 "seconds": round(outcome.seconds, 2), "rows": rows}
     path.parent.mkdir(parents=True, exist_ok=True)

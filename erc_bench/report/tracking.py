@@ -82,6 +82,10 @@ def headline_name() -> str:
     return metric_name(HEADLINE_SPLIT, HEADLINE_METRIC)
 
 
+# A seed run's leaderboard identity (see report/identity.py): config digest, dataset key and its shown label.
+SYSTEM_DIGEST_TAG = "erc_bench.system_digest"
+DATASET_KEY_TAG = "erc_bench.dataset_key"
+DATASET_LABEL_TAG = "erc_bench.dataset_label"
 _SECRETISH = ("api_key", "apikey", "secret", "token", "password")
 _MAX_PARAM = 500
 
