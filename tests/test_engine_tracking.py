@@ -49,14 +49,19 @@ def test_leaderboard_reads_every_seed_and_marks_reference_rows(tmp_path: Path) -
     assert reference[("MERITS-L", "stage2-text")] == 83.85
     assert reference[("SMIN", "final")] == 87.47
     as_json = json.loads(lb.render(rows, "json"))
-    assert {"system": "my-system", "dataset": "iemocap", "stage": "stage3-fusion", "source": "measured",
-            "seeds": {"0": 80.0, "1": 90.0, "2": 85.0}, "mean": 85.0, "std": 5.0} in as_json
+    mine = next(r for r in as_json if r["system"] == "my-system")
+    assert {k: mine[k] for k in ("dataset", "stage", "source", "metric", "seeds", "mean", "std")} == {
+        "dataset": "iemocap", "stage": "stage3-fusion", "source": "measured", "metric": "weighted_f1",
+        "seeds": {"0": 80.0, "1": 90.0, "2": 85.0}, "mean": 85.0, "std": 5.0}
+    assert sorted(mine["run_ids"]) == ["0", "1", "2"] and len(set(mine["run_ids"].values())) == 3
     markdown = lb.render(rows, "markdown")
     assert "| iemocap | my-system | stage3-fusion | 0: 80.00, 1: 90.00, 2: 85.00 | 85.00 ± 5.00 (n=3) | measured |" \
         in markdown
     assert "reference: MERITS-L paper Table I" in markdown
     csv_text = lb.render(rows, "csv")
-    assert "iemocap,my-system,stage3-fusion,measured,1,90.00,85.00,5.00" in csv_text
+    assert f"iemocap,iemocap,my-system,,stage3-fusion,measured,1,90.00,85.00,5.00,{mine['run_ids']['1']}" in csv_text
+    ranked = [r for r in rows if r.dataset == "iemocap"]
+    assert [r.mean for r in ranked] == sorted((r.mean for r in ranked), reverse=True)  # by score
 
 
 def test_leaderboard_filters_by_experiment(tmp_path: Path) -> None:
