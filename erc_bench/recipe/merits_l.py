@@ -25,6 +25,7 @@ from erc_bench.core.spec import ComponentRef, LoadedSpec
 from erc_bench.recipe import distributed, stage_runner
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
 from erc_bench.report import run_log
+from erc_bench.report.identity import identity_tags
 from erc_bench.report.tracking import (
     DATASET_TAG,
     RUN_KIND_TAG,
@@ -34,7 +35,6 @@ from erc_bench.report.tracking import (
     Tracker,
     environment_tags,
 )
-from erc_bench.report.identity import identity_tags
 
 
 @dataclass
