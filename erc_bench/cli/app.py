@@ -7,11 +7,13 @@ exit code 2, no traceback. Heavy libraries are imported inside commands so
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -38,7 +40,9 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
                                        callback=_print_version)) -> None:
-    """Eager --version: printed before Typer asks for a command."""
+    """Eager --version: printed before Typer asks for a command; MLflow's INFO chatter silenced for every command,
+    also where MLflow was imported (and set its level from the environment) before this module."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -102,7 +106,13 @@ def run(spec: str = SpecArgument,
     require_env(loaded)
     tracking_uri = tracking_uri or loaded.spec.tracking.uri or default_tracking_uri()
     check_tracking_uri(tracking_uri)
-    outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=console, limit=limit)
+    from erc_bench.recipe import distributed
+
+    # Under a launcher every process runs the recipe; only the main one prints (and logs, and writes the cache).
+    shown = console if distributed.is_main() else Console(quiet=True)
+    outcome = run_benchmark(loaded, tracking_uri=tracking_uri, cache_dir=cache_dir, console=shown, limit=limit)
+    if not distributed.is_main():
+        return
     console.print(results_table(outcome, tuple(metrics or ())))
     if output is not None:
         write_results_json(outcome, output)

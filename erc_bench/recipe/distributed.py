@@ -13,8 +13,10 @@ anything, and nothing imports torch.distributed.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,8 +116,13 @@ def shard(items: list[Any]) -> list[Any]:
 class SilentTracker:
     """What a non-main process logs to: nothing (rank 0 logs the run once)."""
 
+    logs = False  # code that talks to MLflow beyond the log_* calls checks this (``Tracker.logs`` is True)
+
     def __init__(self, uri: str | None, experiment: str) -> None:
-        self.uri, self.experiment = uri or "", experiment
+        self.uri, self.experiment, self.experiment_id = uri or "", experiment, ""
+
+    def artifact_uri(self, artifact_file: str) -> str:
+        return ""
 
     @contextlib.contextmanager
     def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
@@ -132,7 +139,9 @@ def process_cache(root: str | Path | None) -> Cache:
     shared cache and writes a private scratch folder, so only rank 0 ever writes the shared cache."""
     if is_main():
         return Cache(root)
-    return _ScratchOverlay(Cache(root), Path(tempfile.mkdtemp(prefix=f"erc-bench-rank{rank()}-")))
+    scratch = Path(tempfile.mkdtemp(prefix=f"erc-bench-rank{rank()}-"))
+    atexit.register(shutil.rmtree, scratch, True)  # what this rank computed is rank 0's to keep, not ours
+    return _ScratchOverlay(Cache(root), scratch)
 
 
 class _ScratchOverlay(Cache):

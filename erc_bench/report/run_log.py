@@ -85,6 +85,8 @@ def resolved_spec(loaded: LoadedSpec) -> dict[str, Any]:
 
 def setup_experiment(tracker: Tracker, loaded: LoadedSpec) -> None:
     """The experiment opens as a training experiment and carries the spec's description."""
+    if not tracker.logs:
+        return
     from mlflow.tracking import MlflowClient
 
     spec = loaded.spec

@@ -162,6 +162,8 @@ def environment_tags(device: str) -> dict[str, str]:
 class Tracker:
     """A thin wrapper over the MLflow fluent API, with nested runs as context managers."""
 
+    logs = True  # False on a launcher's non-main processes (``distributed.SilentTracker``)
+
     def __init__(self, uri: str | None, experiment: str) -> None:
         import mlflow
 
