@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
+from pydantic import BaseModel
 
 from erc_bench.core import hookspecs
 from erc_bench.core.errors import PluginError
@@ -195,7 +196,13 @@ def reset_host() -> None:
     _HOST = None
 
 
-def build(kind: str, plugin: str, params: dict[str, Any] | None = None, plugin_host: PluginHost | None = None) -> Any:
-    """Instantiate a component from its registered class and validated params."""
+def build(kind: str, plugin: str, params: dict[str, Any] | BaseModel | None = None,
+          plugin_host: PluginHost | None = None) -> Any:
+    """Instantiate a component from its registered class and params: a dict (validated here) or the
+    already validated ``Params`` a ``LoadedSpec`` carries (``loaded.params(key_path)``)."""
     registered = (plugin_host or host()).get(kind, plugin)
+    if isinstance(params, registered.cls.Params):
+        return registered.cls(params)
+    if isinstance(params, BaseModel):
+        params = params.model_dump()
     return registered.cls(registered.cls.Params(**(params or {})))

@@ -8,128 +8,32 @@ component's ``params`` by that component's own ``Params`` model.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from erc_bench.core.errors import PluginError, SpecError
-from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.plugin_host import PluginHost, host
-from erc_bench.core.spec_checks import BatchSize, Epochs, Name, Seed, check_tracking_uri, did_you_mean, expand_env
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
-class ComponentRef(_Strict):
-    """A slot filled by a plugin: ``{ plugin = "name", params = { ... } }``."""
-
-    plugin: str
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class BenchmarkSection(_Strict):
-    name: Name
-    description: str = ""
-    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-
-    @field_validator("seeds")
-    @classmethod
-    def _distinct(cls, seeds: list[int]) -> list[int]:
-        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-        if repeated:  # a repeated seed would count one run twice in the mean and std
-            raise ValueError(f"seed(s) {repeated} listed more than once")
-        return seeds
-
-
-class StageTraining(_Strict):
-    """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs, constant rate.
-    RoBERTa-large usually wants lr 1e-5..3e-5, warmup_ratio 0.06, schedule "linear", max_grad_norm 1.0."""
-
-    epochs: Epochs = 50
-    lr: float = Field(1e-4, gt=0)
-    batch_size: BatchSize = 32
-    weight_decay: float = Field(0.01, ge=0)
-    grad_accum_steps: int = Field(1, ge=1, description="micro-batches per update: batch_size / this at a time")
-    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of updates with a linear warm-up")
-    schedule: Literal["constant", "linear"] = Field("constant", description="after warm-up: constant or linear "
-                                                                            "decay to zero")
-    max_grad_norm: float | None = Field(None, gt=0, description="clip the gradient norm; None = no clipping")
-    precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 (else fp16) on "
-                                                                                 "CUDA, off on CPU")
-    early_stop_patience: int | None = Field(None, ge=1, description="stop after this many epochs without a "
-                                                                     "better validation WF1")
-    train_layers: int | None = Field(None, ge=0, description="text encoder: train only the top N layers "
-                                                             "(0 = head only); None = all")
-
-
-class TrainingSection(_Strict):
-    stage1: StageTraining = Field(default_factory=StageTraining)
-    stage2: StageTraining = Field(default_factory=StageTraining)
-    stage3: StageTraining = Field(default_factory=StageTraining)
-
-
-class PretrainSection(_Strict):
-    """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tune the text encoder."""
-
-    enabled: StrictBool = True
-    corpus: ComponentRef
-    asr: ComponentRef
-    labeller: ComponentRef
-    epochs: Epochs = 10
-    lr: float = Field(1e-4, gt=0)
-    batch_size: BatchSize = 32
-    val_fraction: float = Field(0.2, gt=0, lt=1)
-    seed: Seed = 0
-    max_items: StrictInt | None = Field(None, ge=1)
-
-
-class DatasetEntry(_Strict):
-    plugin: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    text_source: Literal["reference", "asr"] = "reference"
-
-
-class ModelSection(_Strict):
-    modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)
-    text_encoder: ComponentRef | None = None
-    use_pretrained_text: StrictBool = True
-    speech_encoder: ComponentRef | None = None
-    speech_head: ComponentRef | None = None  # Stage I speech network; None = the engine's SpeechHead
-    asr: ComponentRef | None = None
-    context_model: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="bigru-attention"))
-    fusion_head: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="co-attention"))
-    training: Literal["hierarchical", "joint"] = "hierarchical"
-
-
-class TrackingSection(_Strict):
-    uri: str | None = None
-    experiment: Name | None = None
-
-    @field_validator("uri")
-    @classmethod
-    def _known_scheme(cls, uri: str | None) -> str | None:
-        problem = None if uri is None else check_tracking_uri(uri)
-        if problem:
-            raise ValueError(problem)
-        return uri
-
-
-class Spec(_Strict):
-    benchmark: BenchmarkSection
-    datasets: list[DatasetEntry] = Field(min_length=1)
-    model: ModelSection = Field(default_factory=ModelSection)
-    training: TrainingSection = Field(default_factory=TrainingSection)
-    pretrain: PretrainSection | None = None
-    tracking: TrackingSection = Field(default_factory=TrackingSection)
-    execution: ExecutionSection = Field(default_factory=ExecutionSection)
+from erc_bench.core.spec_checks import did_you_mean, expand_env
+from erc_bench.core.spec_schema import (  # noqa: F401 - re-exported: the spec's models live beside its loader
+    BenchmarkSection,
+    ComponentRef,
+    DatasetEntry,
+    ExecutionSection,
+    ModelSection,
+    PretrainSection,
+    Spec,
+    StageTraining,
+    TrackingSection,
+    TrainingSection,
+)
 
 
 class LoadedSpec(BaseModel):
-    """A validated spec, the file it came from, its raw (expanded) dict and built params."""
+    """A validated spec, the file it came from, its raw (expanded) dict, and each component slot's params
+    validated by the component's own ``Params`` model (defaults filled in), by key path: what cache keys and
+    ``build`` use, so writing a default out in a spec changes nothing."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -137,6 +41,16 @@ class LoadedSpec(BaseModel):
     spec: Spec
     raw: dict[str, Any]
     unset_env: list[str] = Field(default_factory=list)
+    components: dict[str, BaseModel] = Field(default_factory=dict)
+
+    def params(self, key_path: str) -> BaseModel:
+        """The validated params of the slot at ``key_path`` (``model.fusion_head``, ``datasets.0``, ...)."""
+        return self.components[key_path]
+
+    def slot_identity(self, key_path: str) -> dict[str, Any]:
+        """Plugin name and validated params (defaults filled in) of a slot: the part of a cache key naming it."""
+        plugin = next(p for path, _, p, _ in component_slots(self.spec) if path == key_path)
+        return {"plugin": plugin, "params": self.components[key_path].model_dump(mode="json")}
 
 
 # --------------------------------------------------------------------------- loading
@@ -290,9 +204,9 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
         raise SpecError(file, *_first_error(exc, "", Spec)) from None
     _check_consistency(file, spec)
     plugin_host = plugin_host or host()
-    for key_path, kind, plugin, params in component_slots(spec):
-        validate_params(file, key_path, kind, plugin, params, plugin_host)
-    return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset)
+    components = {key_path: validate_params(file, key_path, kind, plugin, params, plugin_host)
+                  for key_path, kind, plugin, params in component_slots(spec)}
+    return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset, components=components)
 
 
 def require_env(loaded: LoadedSpec) -> None:

@@ -1,18 +1,24 @@
-"""The one training loop every stage shares: seeding, device, AdamW + cross-entropy,
-model selection on validation weighted F1, and the final evaluation.
+"""The one training loop: every stage and LLM-guided pre-training train through ``fit``.
 
-Test data is never touched while training: each epoch evaluates the
-validation split only, the best epoch's weights are kept, and only after the
-last epoch are those weights evaluated on every split (test included, once).
+AdamW + cross-entropy with the context's settings (``UpdatePlan``: schedule,
+accumulation, clipping, precision), data-parallel when launched so. Test data is
+never touched while training: each epoch evaluates the validation split only,
+the best epoch's weights (validation weighted F1; accuracy for pre-training,
+its selection rule since the start) are kept, and only after the last epoch are
+those weights evaluated on every split (test included, once).
+
+The training order is drawn from the seed by a shuffler: the stages use numpy's
+generator, pre-training torch's ``randperm`` (what its own loop used before it
+joined this one), so every checkpoint, and every number downstream of it, stays
+what it was.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -28,20 +34,10 @@ from erc_bench.recipe.training_events import publish_epoch
 from erc_bench.report.metrics import classification_metrics, confusion_matrix
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from erc_bench.core.spec import StageTraining
+    from erc_bench.recipe.context import StageContext
 
 ProgressCallback = Callable[[str, dict[str, float]], None]
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python, numpy, torch (CPU and every CUDA device); deterministic cuDNN."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+Shuffle = Literal["numpy", "torch"]
 
 
 @dataclass
@@ -121,10 +117,19 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Collate, labels: list[str],
-        cfg: StageTraining, seed: int, progress: Any = None, keep_features: bool = True
+def _shuffler(kind: Shuffle, seed: int) -> Callable[[int], Sequence[int]]:
+    """Per epoch, a permutation of the training items, from a generator seeded once per ``fit``."""
+    if kind == "torch":
+        generator = torch.Generator().manual_seed(seed)
+        return lambda n: torch.randperm(n, generator=generator).tolist()
+    rng = np.random.default_rng(seed)
+    return lambda n: rng.permutation(n)
+
+
+def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Collate, ctx: StageContext,
+        keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy"
         ) -> tuple[StageResult, nn.Module]:
-    """Train ``model`` on ``items['train']``; select the epoch by validation weighted F1.
+    """Train ``model`` on ``items['train']`` with ``ctx.settings``; select the epoch by validation ``select_on``.
 
     Returns the result (metrics, predictions and, unless ``keep_features`` is
     False, features of every split with the selected weights) and the model
@@ -135,6 +140,7 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
     if not items.get("validation"):
         raise UserError(f"{stage}: no validation utterances; model selection needs a validation split")
     started = time.perf_counter()
+    cfg, labels, seed = ctx.settings, ctx.labels, ctx.seed
     parallel = distributed.active()
     distributed.broadcast_parameters(model)
     train, history = items["train"], []
@@ -142,14 +148,14 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
     plan = UpdatePlan(model.parameters(), cfg, -(-len(train) // cfg.batch_size) * cfg.grad_accum_steps,
                       next(model.parameters()).device)
     loss_fn = nn.CrossEntropyLoss()
-    order_rng = np.random.default_rng(seed)
-    reporter = _Reporter(progress, stage, cfg.epochs)
+    permutation = _shuffler(shuffle, seed)
+    reporter = _Reporter(ctx.progress, stage, cfg.epochs)
     stopper = EarlyStop(cfg.early_stop_patience)
-    best_wf1, best_epoch, best_state = -1.0, 0, _snapshot(model)
+    best_score, best_epoch, best_state = -1.0, 0, _snapshot(model)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         total, count = 0.0, 0
-        order = order_rng.permutation(len(train))
+        order = permutation(len(train))
         for start in range(0, len(train), cfg.batch_size):
             # the global batch is the same in every process; each takes its shard, split into micro-batches
             mine = distributed.shard([train[i] for i in order[start:start + cfg.batch_size]])
@@ -176,9 +182,9 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
         history.append(record)
         reporter.epoch(record)
         publish_epoch(stage, record)
-        improved = val_metrics["weighted_f1"] > best_wf1
+        improved = val_metrics[select_on] > best_score
         if improved:
-            best_wf1, best_epoch, best_state = val_metrics["weighted_f1"], epoch, _snapshot(model)
+            best_score, best_epoch, best_state = val_metrics[select_on], epoch, _snapshot(model)
         if stopper.update(improved):
             break
     model.load_state_dict(best_state)

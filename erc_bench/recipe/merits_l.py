@@ -1,29 +1,38 @@
-"""The MERITS-L recipe, readable top to bottom: setup, pretrain, inputs, Stage I, II, III.
+"""The MERITS-L recipe as one class, readable top to bottom: setup, pretrain, inputs, Stage I, II, III, log.
 
 Per benchmark: optional LLM-guided text pre-training (once). Per dataset: load,
 transcribe if asked, extract frozen speech embeddings (seed independent,
-cached). Per seed: one MLflow run with nested runs per stage. Every stage result
-is cached under a key made of the content it consumed, so an interrupted run
-resumes and a finished one replays in seconds.
+cached). Per seed: one MLflow run with nested runs per stage, trained with one
+``StageContext`` (data, seed, device resolved once, progress). Every stage
+result is cached under a key made of the content it consumed and the validated
+params (defaults filled in) of the components that made it, so an interrupted
+run resumes and a finished one replays in seconds; ``stage_step`` does that
+bookkeeping, ``stages`` the training, ``run_log`` what MLflow shows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from erc_bench.core.cache import Cache
+from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import progress_bar
-from erc_bench.core.spec import ComponentRef, LoadedSpec
-from erc_bench.recipe import distributed, stage_runner
+from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
+from erc_bench.recipe import distributed
+from erc_bench.recipe.context import StageContext
+from erc_bench.recipe.inputs import Inputs, digest_features, first_conversations, prepare_inputs
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
+from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
 from erc_bench.report.tracking import (
@@ -35,6 +44,8 @@ from erc_bench.report.tracking import (
     Tracker,
     environment_tags,
 )
+
+__all__ = ["BenchmarkOutcome", "MeritsL", "StageScore", "first_conversations", "run_benchmark"]
 
 
 @dataclass
@@ -64,94 +75,201 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     ``limit`` keeps the first N conversations of each split (a smoke test); such runs are tagged
     ``erc_bench.limit`` and, their data being different, never share stage results with full runs.
     """
-    from erc_bench.recipe.loop import resolve_device  # torch: imported only when a run starts
-
-    spec = loaded.spec
-    console = console or Console()
-    started = time.perf_counter()
-    distributed.init_from_env()  # under accelerate launch / torchrun: join the process group first
-    cache = distributed.process_cache(cache_dir)
-    device = resolve_device(spec.benchmark.device).type
-    experiment = spec.tracking.experiment or spec.benchmark.name
-    tracker = (Tracker(tracking_uri or spec.tracking.uri, experiment) if distributed.is_main()
-               else distributed.SilentTracker(tracking_uri or spec.tracking.uri, experiment))
-    outcome = BenchmarkOutcome(experiment=tracker.experiment, tracking_uri=tracker.uri)
-    run_log.setup_experiment(tracker, loaded)
-    seed_logs: list[run_log.SeedLog] = []
-    resolved = run_log.resolved_spec(loaded)
-    base_tags = environment_tags(device) | {SYSTEM_TAG: spec.benchmark.name,
-                                           "erc_bench.spec_file": Path(loaded.path).name}
-
-    # Preflight: every corpus is loaded (cheap: no audio is decoded) before hours of pre-training, so a
-    # missing dataset fails now, saying which path and how to obtain it.
-    corpora: list[DatasetSplits] = [build("dataset", e.plugin, e.params).load() for e in spec.datasets]
-    for data in corpora:
-        refuse_duplicate_ids(data)
-    if limit is not None:
-        corpora = [first_conversations(data, limit) for data in corpora]
-        base_tags["erc_bench.limit"] = str(limit)
-    if spec.pretrain is not None and spec.pretrain.enabled:
-        # Likewise an API key: a missing one is named before hours of ASR, not after.
-        labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
-        getattr(labeller, "check_ready", lambda: None)()
-    with progress_bar(console) as progress:
-        text_ref = spec.model.text_encoder
-        if spec.pretrain is not None and spec.pretrain.enabled and text_ref is not None:
-            text_ref, outcome.pretrain = _pretrain(loaded, text_ref, cache, tracker, base_tags, device, progress)
-
-        for index, (entry, data) in enumerate(zip(spec.datasets, corpora, strict=False)):
-            inputs = stage_runner.prepare_inputs(spec, entry, data, text_ref, cache, progress)
-            outcome.problems[data.name] = list(data.problems) + inputs.problems
-            _report_problems(console, data.name, outcome.problems[data.name])
-            for seed in spec.benchmark.seeds:
-                tags = base_tags | identity_tags(resolved, index) | {
-                    RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
-                    "erc_bench.dataset_index": str(index)}
-                with tracker.run(f"{data.name}-seed{seed}", tags=tags):
-                    tracker.log_params(loaded.raw | {"seed": seed, "device": device})
-                    run_log.log_seed_start(tracker, loaded, outcome.problems[data.name])
-                    runner = stage_runner.StageRunner(spec, data, inputs, text_ref, seed, device, cache, tracker,
-                                                      progress)
-                    for result, cached in runner.run_all():
-                        outcome.scores.append(StageScore(data.name, seed, result.stage, result.metrics,
-                                                         result.best_epoch, cached))
-                    tracker.log_dict(system_manifest(loaded, entry, data, text_ref, seed, device, runner.stage_keys),
-                                     SYSTEM_ARTIFACT)
-                    run_log.log_seed_end(tracker, runner.seed_log)
-                    seed_logs.append(runner.seed_log)
-        run_log.log_benchmark_summary(tracker, loaded, seed_logs, base_tags)
-    outcome.seconds = time.perf_counter() - started
-    return outcome
+    return MeritsL(loaded, console or Console()).run(tracking_uri, cache_dir, limit)
 
 
-def first_conversations(data: DatasetSplits, limit: int) -> DatasetSplits:
-    """The first ``limit`` conversations of every split (corpus order); problems of dropped ones are dropped too."""
-    splits = {split: conversations[:limit] for split, conversations in data.splits.items()}
-    dropped = {u.id for split, conversations in data.splits.items() for c in conversations[limit:]
-               for u in c.utterances}
-    problems = [p for p in data.problems if p.item_id not in dropped]
-    return DatasetSplits(data.name, data.labels, splits, problems)
+class MeritsL:
+    """The recipe; ``run`` calls the steps below in the order the paper describes them."""
 
+    def __init__(self, loaded: LoadedSpec, console: Console | None = None) -> None:
+        self.loaded, self.spec, self.console = loaded, loaded.spec, console or Console()
+        self.seed_logs: list[run_log.SeedLog] = []
 
-def _pretrain(loaded: LoadedSpec, text_ref: ComponentRef, cache: Cache, tracker: Tracker, base_tags: dict[str, str],
-              device: str, progress: Any) -> tuple[ComponentRef, dict[str, Any]]:
-    """LLM-guided pre-training; later stages use its checkpoint when ``use_pretrained_text``."""
-    from erc_bench.recipe.pretrain import run_pretrain
+    def run(self, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
+            limit: int | None = None) -> BenchmarkOutcome:
+        started = time.perf_counter()
+        corpora = self.setup(tracking_uri, cache_dir, limit)
+        with progress_bar(self.console) as self.progress:
+            text_ref = self.pretrain()
+            for index, (entry, data) in enumerate(zip(self.spec.datasets, corpora, strict=True)):
+                inputs = self.inputs(entry, data)
+                for seed in self.spec.benchmark.seeds:
+                    with self.seed_run(index, data, seed) as run:
+                        stage1 = self.stage1(run, inputs, text_ref)
+                        if self.spec.model.training == "joint":
+                            self.joint(run, stage1)
+                        else:
+                            self.stage3(run, self.stage2(run, stage1))
+                        self.log_seed(run, entry, text_ref)
+            self.log()
+        self.outcome.seconds = time.perf_counter() - started
+        return self.outcome
 
-    section = loaded.spec.pretrain
-    assert section is not None
-    with tracker.run("pretrain", tags=base_tags | {RUN_KIND_TAG: "pretrain"}):
-        tracker.log_params({"pretrain": loaded.raw.get("pretrain", {}),
-                            "text_encoder": loaded.raw.get("model", {}).get("text_encoder", {})})
-        result = run_pretrain(section, text_ref, cache, progress=progress, device=device, tracker=tracker,
-                              execution=loaded.spec.execution)
-    summary = {"checkpoint": str(result.checkpoint_dir), "labels": dict(result.label_counts),
-               "val_accuracy": result.val_accuracy, "items": result.n_items, "failed": result.n_failed}
-    if not loaded.spec.model.use_pretrained_text:
-        return text_ref, summary
-    # The checkpoint replaces the encoder's weights; a random_config (tiny test models) would shadow it.
-    params = {k: v for k, v in text_ref.params.items() if k != "random_config"}
-    return ComponentRef(plugin=text_ref.plugin, params=params | {"model": str(result.checkpoint_dir)}), summary
+    # ------------------------------------------------------------------ setup
+    def setup(self, tracking_uri: str | None, cache_dir: str | Path | None, limit: int | None
+              ) -> list[DatasetSplits]:
+        """Process group, cache, device (resolved once), tracker; then every corpus is loaded (cheap: no audio
+        is decoded) and a labeller's key checked before hours of pre-training, so a missing dataset or key
+        fails now, saying which path or variable and how to obtain it."""
+        from erc_bench.core.devices import resolve_device  # torch: imported only when a run starts
+
+        spec = self.spec
+        distributed.init_from_env()  # under accelerate launch / torchrun: join the process group first
+        self.cache = distributed.process_cache(cache_dir)
+        self.device = resolve_device(spec.benchmark.device)
+        experiment = spec.tracking.experiment or spec.benchmark.name
+        uri = tracking_uri or spec.tracking.uri
+        self.tracker = Tracker(uri, experiment) if distributed.is_main() else distributed.SilentTracker(uri, experiment)
+        self.outcome = BenchmarkOutcome(experiment=self.tracker.experiment, tracking_uri=self.tracker.uri)
+        run_log.setup_experiment(self.tracker, self.loaded)
+        self.resolved = run_log.resolved_spec(self.loaded)  # the leaderboard's identity of this system
+        self.base_tags = environment_tags(self.device.type) | {SYSTEM_TAG: spec.benchmark.name,
+                                                              "erc_bench.spec_file": Path(self.loaded.path).name}
+        corpora = [build("dataset", e.plugin, self.loaded.params(f"datasets.{i}")).load()
+                   for i, e in enumerate(spec.datasets)]
+        for data in corpora:
+            refuse_duplicate_ids(data)
+        if limit is not None:
+            corpora = [first_conversations(data, limit) for data in corpora]
+            self.base_tags["erc_bench.limit"] = str(limit)
+        if self._pretraining():
+            assert spec.pretrain is not None
+            labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
+            getattr(labeller, "check_ready", lambda: None)()
+        return corpora
+
+    def _pretraining(self) -> bool:
+        return self.spec.pretrain is not None and self.spec.pretrain.enabled
+
+    # ------------------------------------------------------------------ pretrain
+    def pretrain(self) -> ComponentRef | None:
+        """LLM-guided pre-training (once); later stages use its checkpoint when ``use_pretrained_text``."""
+        from erc_bench.recipe.pretrain import run_pretrain
+
+        text_ref, section = self.spec.model.text_encoder, self.spec.pretrain
+        if section is None or not section.enabled or text_ref is None:
+            return text_ref
+        with self.tracker.run("pretrain", tags=self.base_tags | {RUN_KIND_TAG: "pretrain"}):
+            self.tracker.log_params({"pretrain": self.loaded.raw.get("pretrain", {}),
+                                     "text_encoder": self.loaded.raw.get("model", {}).get("text_encoder", {})})
+            result = run_pretrain(section, text_ref, self.cache, progress=self.progress, device=self.device.type,
+                                  tracker=self.tracker, execution=self.spec.execution)
+        self.outcome.pretrain = {"checkpoint": str(result.checkpoint_dir), "labels": dict(result.label_counts),
+                                 "val_accuracy": result.val_accuracy, "items": result.n_items,
+                                 "failed": result.n_failed}
+        if not self.spec.model.use_pretrained_text:
+            return text_ref
+        # The checkpoint replaces the encoder's weights; a random_config (tiny test models) would shadow it.
+        params = {k: v for k, v in text_ref.params.items() if k != "random_config"}
+        return ComponentRef(plugin=text_ref.plugin, params=params | {"model": str(result.checkpoint_dir)})
+
+    # ------------------------------------------------------------------ inputs
+    def inputs(self, entry: DatasetEntry, data: DatasetSplits) -> Inputs:
+        """Texts and frozen speech embeddings every seed shares; every defect is reported, none dropped."""
+        inputs = prepare_inputs(self.spec, entry, data, self.cache, self.progress)
+        self.outcome.problems[data.name] = list(data.problems) + inputs.problems
+        _report_problems(self.console, data.name, self.outcome.problems[data.name])
+        self.problems = self.outcome.problems[data.name]
+        return inputs
+
+    @contextlib.contextmanager
+    def seed_run(self, index: int, data: DatasetSplits, seed: int) -> Iterator[SeedRun]:
+        """One MLflow run per (dataset, seed), its ``StageContext`` and the stages' bookkeeping."""
+        tags = self.base_tags | identity_tags(self.resolved, index) | {
+            RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed), "erc_bench.dataset_index": str(index)}
+        with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
+            self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type})
+            run_log.log_seed_start(self.tracker, self.loaded, self.problems)
+            ctx = StageContext(data, self.spec.training.stage1, seed, self.device, self.progress)
+            yield SeedRun(ctx, self.cache, self.tracker, self.spec.benchmark.name)
+
+    # ------------------------------------------------------------------ Stage I
+    def stage1(self, run: SeedRun, inputs: Inputs, text_ref: ComponentRef | None) -> dict[str, StageResult]:
+        """Per modality: fine-tune the text encoder on utterances; a small net over frozen speech embeddings."""
+        from erc_bench.recipe import stages
+
+        model, cfg = self.spec.model, self.spec.training.stage1
+        out: dict[str, StageResult] = {}
+        if "text" in model.modalities:
+            assert text_ref is not None
+            encoder = build("text_encoder", text_ref.plugin, text_ref.params)
+            texts = inputs.texts
+            key_parts = {"encoder": encoder.fingerprint(), "texts": digest_text(canonical_json(texts))}
+            out["text"] = run.stage("stage1-text", cfg, key_parts, lambda c: stages.train_text_stage1(
+                encoder, c.data, texts, c.settings, c.seed, c.device, c.progress))
+        if "speech" in model.modalities:
+            assert inputs.speech is not None
+            speech = inputs.speech
+            key_parts = {"embeddings": digest_features(speech)}
+            head = None
+            if model.speech_head is not None:
+                head = build("speech_head", model.speech_head.plugin, self.loaded.params("model.speech_head"))
+                key_parts["head"] = self.loaded.slot_identity("model.speech_head")
+            out["speech"] = run.stage("stage1-speech", cfg, key_parts, lambda c: stages.train_speech_stage1(
+                speech, c.data, c.settings, c.seed, c.device, c.progress, head=head))
+        return out
+
+    # ------------------------------------------------------------------ Stage II
+    def stage2(self, run: SeedRun, stage1: dict[str, StageResult]) -> dict[str, StageResult]:
+        """Per modality: a context model over the conversation's frozen Stage I features."""
+        from erc_bench.recipe import stages
+
+        out: dict[str, StageResult] = {}
+        for modality, first in stage1.items():
+            name = f"stage2-{modality}"
+            context = build("context_model", self.spec.model.context_model.plugin,
+                            self.loaded.params("model.context_model"))
+            key_parts = {"features": digest_features(first.features),
+                         "context": self.loaded.slot_identity("model.context_model")}
+            out[modality] = run.stage(name, self.spec.training.stage2, key_parts,
+                                      lambda c, context=context, first=first, name=name: stages.train_context_stage2(
+                                          context, first.features, c.data, c.settings, c.seed, c.device, c.progress,
+                                          stage=name))
+        return out
+
+    # ------------------------------------------------------------------ Stage III
+    def stage3(self, run: SeedRun, stage2: dict[str, StageResult]) -> None:
+        """Fusion of both modalities' frozen Stage II features (nothing to fuse with one modality)."""
+        from erc_bench.recipe import stages
+
+        if len(stage2) < 2:
+            return
+        fusion = build("fusion_head", self.spec.model.fusion_head.plugin, self.loaded.params("model.fusion_head"))
+        text, speech = stage2["text"].features, stage2["speech"].features
+        key_parts = {"text": digest_features(text), "speech": digest_features(speech),
+                     "fusion": self.loaded.slot_identity("model.fusion_head")}
+        run.stage("stage3-fusion", self.spec.training.stage3, key_parts, lambda c: stages.train_fusion_stage3(
+            fusion, text, speech, c.data, c.settings, c.seed, c.device, c.progress))
+
+    def joint(self, run: SeedRun, stage1: dict[str, StageResult]) -> None:
+        """The paper's Fig. 4 baseline instead of Stages II and III: both trained end to end."""
+        from erc_bench.recipe import stages
+
+        model = self.spec.model
+        context = build("context_model", model.context_model.plugin, self.loaded.params("model.context_model"))
+        fusion = build("fusion_head", model.fusion_head.plugin, self.loaded.params("model.fusion_head"))
+        text, speech = stage1["text"].features, stage1["speech"].features
+        key_parts = {"text": digest_features(text), "speech": digest_features(speech),
+                     "context": self.loaded.slot_identity("model.context_model"),
+                     "fusion": self.loaded.slot_identity("model.fusion_head")}
+        run.stage("joint-fusion", self.spec.training.stage3, key_parts, lambda c: stages.train_joint(
+            context, fusion, text, speech, c.data, c.settings, c.seed, c.device, c.progress))
+
+    # ------------------------------------------------------------------ log
+    def log_seed(self, run: SeedRun, entry: DatasetEntry, text_ref: ComponentRef | None) -> None:
+        """Scores for the results table; the system manifest ``erc-bench predict`` reloads; the seed's note."""
+        data, seed = run.ctx.data, run.ctx.seed
+        for result, cached in run.results:
+            self.outcome.scores.append(StageScore(data.name, seed, result.stage, result.metrics, result.best_epoch,
+                                                  cached))
+        self.tracker.log_dict(system_manifest(self.loaded, entry, data, text_ref, seed, self.device.type,
+                                              run.stage_keys), SYSTEM_ARTIFACT)
+        run_log.log_seed_end(self.tracker, run.seed_log)
+        self.seed_logs.append(run.seed_log)
+
+    def log(self) -> None:
+        """The across-seed summary run (mean and std per stage)."""
+        run_log.log_benchmark_summary(self.tracker, self.loaded, self.seed_logs, self.base_tags)
 
 
 def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:

@@ -18,7 +18,6 @@ are excluded from training and counted, never silently dropped.
 
 from __future__ import annotations
 
-import inspect
 import random
 import tempfile
 from collections import Counter
@@ -29,13 +28,21 @@ from typing import Any
 from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.errors import UserError
 from erc_bench.core.execution import ExecutionSection
-from erc_bench.core.interfaces import SENTIMENT_LABELS, LabelOutcome, Problem, Utterance
+from erc_bench.core.interfaces import (
+    SENTIMENT_LABELS,
+    Conversation,
+    DatasetSplits,
+    LabelOutcome,
+    Problem,
+    Utterance,
+)
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
 from erc_bench.report.tracking import epoch_metric_name, metric_name
 
 NAMESPACE = "pretrain"
+PRETRAIN_STAGE = "pretrain-text"  # the loop's name for this fine-tuning (progress, history)
 LABEL_STORE_NAME = "labels.sqlite"
 LABEL_CHUNK = 512
 MIN_LABELLED = 4
@@ -160,68 +167,56 @@ def _no_speech_problems(utterances: list[Utterance], transcripts: dict[str, Any]
     return problems
 
 
-def _build_classifier(encoder: Any) -> Any:
-    labels = list(SENTIMENT_LABELS)
-    if "labels" in inspect.signature(encoder.build_classifier).parameters:
-        return encoder.build_classifier(len(labels), labels=labels)
-    return encoder.build_classifier(len(labels))
+def silver_corpus(data: list[tuple[str, str]], seed: int, val_fraction: float
+                  ) -> tuple[DatasetSplits, dict[str, str]]:
+    """The silver-labelled transcripts as a corpus of one-utterance conversations and their texts, split
+    train / validation by a seeded shuffle (validation: ``val_fraction``, at least one item, never all)."""
+    order = list(range(len(data)))
+    random.Random(seed).shuffle(order)
+    n_val = min(max(1, round(len(data) * val_fraction)), len(data) - 1)
+
+    def conversations(indices: list[int]) -> list[Conversation]:
+        return [Conversation(f"silver-{i}", [Utterance(f"silver-{i}", f"silver-{i}", 0, data[i][0], data[i][1])])
+                for i in indices]
+
+    splits = {"train": conversations(order[n_val:]), "validation": conversations(order[:n_val])}
+    texts = {f"silver-{i}": text for i, (text, _) in enumerate(data)}
+    return DatasetSplits("silver-labels", list(SENTIMENT_LABELS), splits), texts
 
 
 def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSection, device: str = "auto",
               tracker: Any = None, progress: Any = None) -> tuple[Any, dict[str, Any]]:
-    """Train a 3-class classifier on silver labels; returns the best-validation model and a summary."""
-    import torch
-    import torch.nn.functional as F
+    """Train a 3-class classifier on silver labels through the one training loop; returns the model with the
+    best validation accuracy (selection on validation only, never on a test set) and a summary.
 
-    from erc_bench.recipe.loop import resolve_device, seed_everything
+    Plain AdamW at the section's rate (torch's default weight decay, 0.01), batches from ``torch.randperm``,
+    selection by accuracy: the settings pre-training has always had, so its checkpoints stay the same.
+    """
+    from erc_bench.core.spec import StageTraining
+    from erc_bench.recipe.stages import fine_tune_text
+    from erc_bench.recipe.training_events import epoch_listener
 
-    seed_everything(section.seed)
-    order = list(range(len(data)))
-    random.Random(section.seed).shuffle(order)
-    n_val = min(max(1, round(len(data) * section.val_fraction)), len(data) - 1)
-    val, train = [data[i] for i in order[:n_val]], [data[i] for i in order[n_val:]]
-    index = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
-    target = resolve_device(device)
-    model = _build_classifier(encoder).to(target)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=section.lr)
-    generator = torch.Generator().manual_seed(section.seed)
+    corpus, texts = silver_corpus(data, section.seed, section.val_fraction)
+    settings = StageTraining(epochs=section.epochs, lr=section.lr, batch_size=section.batch_size,
+                             weight_decay=0.01, precision="no")
     report = as_callback(progress, "pre-training text encoder")
-    best_acc, best_epoch, best_state, history = -1.0, 0, None, []
 
-    for epoch in range(1, section.epochs + 1):
-        model.train()
-        total_loss, seen = 0.0, 0
-        for batch_ids in torch.randperm(len(train), generator=generator).split(section.batch_size):
-            texts = [train[i][0] for i in batch_ids.tolist()]
-            gold = torch.tensor([index[train[i][1]] for i in batch_ids.tolist()], device=target)
-            logits, _ = model(texts)
-            loss = F.cross_entropy(logits, gold)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total_loss += float(loss.detach()) * len(texts)
-            seen += len(texts)
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, len(val), section.batch_size):
-                chunk = val[start:start + section.batch_size]
-                predicted = model([t for t, _ in chunk])[0].argmax(dim=-1).tolist()
-                correct += sum(p == index[label] for p, (_, label) in zip(predicted, chunk, strict=True))
-        accuracy = correct / len(val)
-        record = {"epoch": epoch, "train_loss": total_loss / max(seen, 1), "val_accuracy": accuracy}
-        history.append(record)
+    def on_epoch(stage: str, record: dict[str, Any]) -> None:
+        if stage != PRETRAIN_STAGE:
+            return
         if tracker is not None:
             tracker.log_metrics({epoch_metric_name("train_loss"): record["train_loss"],
-                                 epoch_metric_name("val_accuracy"): accuracy}, step=epoch)
+                                 epoch_metric_name("val_accuracy"): record["val_accuracy"]}, step=record["epoch"])
         if report:
-            report(epoch, section.epochs)
-        if accuracy > best_acc:  # selection on validation only, never on a test set
-            best_acc, best_epoch = accuracy, epoch
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-    model.load_state_dict(best_state)
-    return model, {"val_accuracy": best_acc, "best_epoch": best_epoch, "history": history,
-                   "n_train": len(train), "n_val": len(val)}
+            report(int(record["epoch"]), section.epochs)
+
+    with epoch_listener(on_epoch):
+        result, model = fine_tune_text(encoder, corpus, texts, settings, section.seed, device, stage=PRETRAIN_STAGE,
+                                       keep_features=False, select_on="accuracy", shuffle="torch")
+    history = [{key: record[key] for key in ("epoch", "train_loss", "val_accuracy")} for record in result.history]
+    return model, {"val_accuracy": history[result.best_epoch - 1]["val_accuracy"], "best_epoch": result.best_epoch,
+                   "history": history, "n_train": len(corpus.splits["train"]),
+                   "n_val": len(corpus.splits["validation"])}
 
 
 def _save(model: Any, directory: Path) -> None:

@@ -7,8 +7,9 @@ Stage II  ``train_context_stage2`` one modality's Stage I features, per conversa
 Stage III ``train_fusion_stage3`` text and speech Stage II features -> fused logits.
 Fig. 4    ``train_joint``         Stage II (both modalities) and III trained end to end on Stage I features.
 
-Shared contract (see ``erc_bench.recipe.loop.fit``): everything seeded from
-``seed``; AdamW + cross-entropy with ``cfg`` (``StageTraining``); the epoch is
+Shared contract (see ``erc_bench.recipe.loop.fit``): each trainer makes one
+``StageContext`` (device resolved once) and seeds every generator from ``seed``
+before it builds its model; AdamW + cross-entropy with ``cfg`` (``StageTraining``); the epoch is
 selected by validation weighted F1 only and test is evaluated once, after
 training, with the selected weights; ``device`` is ``"auto"`` (CUDA when
 present), ``"cpu"`` or ``"cuda"``; ``progress`` is a rich ``Progress`` or a
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS, DatasetSplits
+from erc_bench.recipe.context import StageContext
 from erc_bench.recipe.stage_result import StageResult
 
 __all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusion_stage3", "train_joint",
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from erc_bench.core.interfaces import ContextModel, FusionHead, TextEncoder
     from erc_bench.core.spec import StageTraining
+    from erc_bench.recipe.loop import Shuffle
 
 Item = tuple[str, int]  # (utterance id, label index)
 
@@ -124,25 +127,34 @@ def _build_classifier(encoder: TextEncoder, num_labels: int, labels: list[str]) 
     return encoder.build_classifier(num_labels)
 
 
+def _begin(data: DatasetSplits, cfg: StageTraining, seed: int, device: Any, progress: Any) -> StageContext:
+    """The stage's context (device resolved), with every generator seeded before the model is built."""
+    ctx = StageContext.create(data, cfg, seed, device, progress)
+    ctx.begin()
+    return ctx
+
+
 def _finish(result: StageResult, missing: dict[str, list[str]], unlabelled: dict[str, int]) -> StageResult:
     result.missing, result.unlabelled = missing, unlabelled
     return result
 
 
 def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
-                   seed: int, device: str = "auto", progress: Any = None, stage: str = "stage1-text",
-                   keep_features: bool = True) -> tuple[StageResult, Any]:
+                   seed: int, device: Any = "auto", progress: Any = None, stage: str = "stage1-text",
+                   keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy"
+                   ) -> tuple[StageResult, Any]:
     """Fine-tune ``encoder.build_classifier(len(data.labels))``; returns the result and the selected classifier.
 
-    The LLM-guided pre-training uses this directly (pseudo-labelled corpus, no
-    test split, ``keep_features=False``) and then ``classifier.save_pretrained(dir)``.
+    The LLM-guided pre-training uses this directly (silver-labelled corpus, no
+    test split, ``keep_features=False``, its own selection rule and shuffler,
+    see ``loop``) and then ``classifier.save_pretrained(dir)``.
     """
     import torch
 
-    from erc_bench.recipe.loop import Batch, fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import Batch, fit
 
-    dev = resolve_device(device)
-    seed_everything(seed)
+    ctx = _begin(data, cfg, seed, device, progress)
+    dev = ctx.device
     conversations, missing, unlabelled = _select(data, lambda uid: texts.get(uid) is not None)
     model = _build_classifier(encoder, len(data.labels), list(data.labels)).to(dev)
     if cfg.train_layers is not None:
@@ -155,8 +167,8 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
         gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=([texts[uid] for uid, _ in items],))
 
-    result, model = fit(stage, model, _flatten(conversations), collate, list(data.labels), cfg, seed, progress,
-                        keep_features=keep_features)
+    result, model = fit(stage, model, _flatten(conversations), collate, ctx, keep_features=keep_features,
+                        select_on=select_on, shuffle=shuffle)
     return _finish(result, missing, unlabelled), model
 
 
@@ -179,11 +191,11 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     import numpy as np
     import torch
 
-    from erc_bench.recipe.loop import Batch, fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import Batch, fit
     from erc_bench.recipe.stage_modules import SpeechHead
 
-    dev = resolve_device(device)
-    seed_everything(seed)
+    ctx = _begin(data, cfg, seed, device, progress)
+    dev = ctx.device
     table, shape = _feature_table(f"{stage} embeddings", embeddings)
     if len(shape) not in (1, 2):
         raise UserError(f"{stage}: speech embeddings must be (D,) or (layers, D); got shape {shape}")
@@ -197,7 +209,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
         model = SpeechHead(layers, shape[-1], len(data.labels), hidden_dim, dropout, mean, torch.from_numpy(std))
     else:
         model = head.build(layers, shape[-1], len(data.labels), mean, torch.from_numpy(std))
-        cfg = cfg.model_copy(update=head.training_overrides())
+        ctx = ctx.with_settings(cfg.model_copy(update=head.training_overrides()))
     model = model.to(dev)
 
     def collate(items: list[Item]) -> Batch:
@@ -205,7 +217,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
         gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
 
-    result, model = fit(stage, model, _flatten(conversations), collate, list(data.labels), cfg, seed, progress)
+    result, model = fit(stage, model, _flatten(conversations), collate, ctx)
     weights = model.layer_weights() if hasattr(model, "layer_weights") else None
     if weights is not None:
         result.extras["layer_weights"] = weights
@@ -216,17 +228,16 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
                          cfg: StageTraining, seed: int, device: str = "auto", progress: Any = None,
                          stage: str = "stage2") -> StageResult:
     """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations)."""
-    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit
 
-    dev = resolve_device(device)
-    seed_everything(seed)
+    ctx = _begin(data, cfg, seed, device, progress)
+    dev = ctx.device
     table, shape = _feature_table(f"{stage} input features", features)
     if len(shape) != 1:
         raise UserError(f"{stage}: utterance features must be vectors (D,); got shape {shape}")
     conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
     model = context_model.build(shape[0], len(data.labels)).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([table], dev), list(data.labels), cfg, seed,
-                    progress)
+    result, _ = fit(stage, model, conversations, _sequence_collate([table], dev), ctx)
     return _finish(result, missing, unlabelled)
 
 
@@ -246,15 +257,14 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
 
     An utterance needs both features; one missing either is listed in ``missing``.
     """
-    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit
 
-    dev = resolve_device(device)
-    seed_everything(seed)
+    ctx = _begin(data, cfg, seed, device, progress)
+    dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
     model = fusion_head.build(_width(text), _width(speech), len(data.labels)).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), list(data.labels), cfg,
-                    seed, progress)
+    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), ctx)
     return _finish(result, missing, unlabelled)
 
 
@@ -262,11 +272,11 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
                 speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                 device: str = "auto", progress: Any = None, stage: str = "joint-fusion") -> StageResult:
     """Paper Fig. 4 baseline: two Stage II context models + Stage III fusion, one loss, end to end."""
-    from erc_bench.recipe.loop import fit, resolve_device, seed_everything
+    from erc_bench.recipe.loop import fit
     from erc_bench.recipe.stage_modules import JointModel
 
-    dev = resolve_device(device)
-    seed_everything(seed)
+    ctx = _begin(data, cfg, seed, device, progress)
+    dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
     num_labels = len(data.labels)
@@ -274,8 +284,7 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
     speech_context = context_model.build(_width(speech), num_labels)
     fusion = fusion_head.build(text_context.feature_dim, speech_context.feature_dim, num_labels)
     model = JointModel(text_context, speech_context, fusion).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), list(data.labels), cfg,
-                    seed, progress)
+    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), ctx)
     return _finish(result, missing, unlabelled)
 
 

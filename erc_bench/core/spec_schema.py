@@ -1,0 +1,124 @@
+"""The shape of a benchmark spec: pydantic models that forbid unknown keys.
+
+Kept apart from ``spec.py`` (reading, ``extends``, ``--set``, validation) so
+either can be read on its own; ``spec.py`` re-exports every model, so
+``from erc_bench.core.spec import StageTraining`` keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+
+from erc_bench.core.execution import ExecutionSection
+from erc_bench.core.spec_checks import BatchSize, Epochs, Name, Seed, check_tracking_uri
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class ComponentRef(_Strict):
+    """A slot filled by a plugin: ``{ plugin = "name", params = { ... } }``."""
+
+    plugin: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BenchmarkSection(_Strict):
+    name: Name
+    description: str = ""
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, seeds: list[int]) -> list[int]:
+        repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+        if repeated:  # a repeated seed would count one run twice in the mean and std
+            raise ValueError(f"seed(s) {repeated} listed more than once")
+        return seeds
+
+
+class StageTraining(_Strict):
+    """Optimiser settings of one stage; paper defaults: AdamW, lr 1e-4, batch 32, 50 epochs, constant rate.
+    RoBERTa-large usually wants lr 1e-5..3e-5, warmup_ratio 0.06, schedule "linear", max_grad_norm 1.0."""
+
+    epochs: Epochs = 50
+    lr: float = Field(1e-4, gt=0)
+    batch_size: BatchSize = 32
+    weight_decay: float = Field(0.01, ge=0)
+    grad_accum_steps: int = Field(1, ge=1, description="micro-batches per update: batch_size / this at a time")
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="fraction of updates with a linear warm-up")
+    schedule: Literal["constant", "linear"] = Field("constant", description="after warm-up: constant or linear "
+                                                                            "decay to zero")
+    max_grad_norm: float | None = Field(None, gt=0, description="clip the gradient norm; None = no clipping")
+    precision: Literal["auto", "no", "bf16", "fp16"] = Field("auto", description="auto: bf16 (else fp16) on "
+                                                                                 "CUDA, off on CPU")
+    early_stop_patience: int | None = Field(None, ge=1, description="stop after this many epochs without a "
+                                                                     "better validation WF1")
+    train_layers: int | None = Field(None, ge=0, description="text encoder: train only the top N layers "
+                                                             "(0 = head only); None = all")
+
+
+class TrainingSection(_Strict):
+    stage1: StageTraining = Field(default_factory=StageTraining)
+    stage2: StageTraining = Field(default_factory=StageTraining)
+    stage3: StageTraining = Field(default_factory=StageTraining)
+
+
+class PretrainSection(_Strict):
+    """LLM-guided text pre-training: corpus -> ASR -> labeller -> fine-tune the text encoder."""
+
+    enabled: StrictBool = True
+    corpus: ComponentRef
+    asr: ComponentRef
+    labeller: ComponentRef
+    epochs: Epochs = 10
+    lr: float = Field(1e-4, gt=0)
+    batch_size: BatchSize = 32
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: Seed = 0
+    max_items: StrictInt | None = Field(None, ge=1)
+
+
+class DatasetEntry(_Strict):
+    plugin: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    text_source: Literal["reference", "asr"] = "reference"
+
+
+class ModelSection(_Strict):
+    modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)
+    text_encoder: ComponentRef | None = None
+    use_pretrained_text: StrictBool = True
+    speech_encoder: ComponentRef | None = None
+    speech_head: ComponentRef | None = None  # Stage I speech network; None = the engine's SpeechHead
+    asr: ComponentRef | None = None
+    context_model: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="bigru-attention"))
+    fusion_head: ComponentRef = Field(default_factory=lambda: ComponentRef(plugin="co-attention"))
+    training: Literal["hierarchical", "joint"] = "hierarchical"
+
+
+class TrackingSection(_Strict):
+    uri: str | None = None
+    experiment: Name | None = None
+
+    @field_validator("uri")
+    @classmethod
+    def _known_scheme(cls, uri: str | None) -> str | None:
+        problem = None if uri is None else check_tracking_uri(uri)
+        if problem:
+            raise ValueError(problem)
+        return uri
+
+
+class Spec(_Strict):
+    benchmark: BenchmarkSection
+    datasets: list[DatasetEntry] = Field(min_length=1)
+    model: ModelSection = Field(default_factory=ModelSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    pretrain: PretrainSection | None = None
+    tracking: TrackingSection = Field(default_factory=TrackingSection)
+    execution: ExecutionSection = Field(default_factory=ExecutionSection)

@@ -1,0 +1,81 @@
+"""One stage of one (dataset, seed), as the recipe sees it: train it or read it back, and log it.
+
+The recipe (``merits_l``) decides what each stage consumes and trains; this
+module does the bookkeeping every stage shares, so the recipe reads as the
+paper's steps: the stage's cache key (its settings, seed, device, the content
+digests of what it consumed and the dataset digest), the cached result when
+there is one, the nested MLflow run with per-epoch curves while it trains, its
+params, scores, plots and ``predictions.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+from erc_bench.core.cache import Cache
+from erc_bench.core.spec import StageTraining
+from erc_bench.recipe import distributed
+from erc_bench.recipe.context import StageContext
+from erc_bench.recipe.inputs import digest_dataset
+from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipe.training_events import epoch_listener
+from erc_bench.report import run_log
+from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG, Tracker
+
+STAGE_KEY_FORMAT = 2
+"""Bumped when what goes into a stage key changes. 2: component params as validated (defaults filled in);
+1 (unversioned): as written in the spec. Older stage entries are never read again (the README's migration note)."""
+
+
+class SeedRun:
+    """The stages of one (dataset, seed): each cached under the digest of what it consumed, each a nested run."""
+
+    def __init__(self, ctx: StageContext, cache: Cache, tracker: Tracker, system: str) -> None:
+        self.ctx, self.cache, self.tracker = ctx, cache, tracker
+        self.seed_log = run_log.SeedLog(system, ctx.data.name, ctx.seed)
+        self.data_digest = digest_dataset(ctx.data)
+        self.stage_keys: dict[str, str] = {}  # stage -> cache key of its result (weights), for `erc-bench predict`
+        self.results: list[tuple[StageResult, bool]] = []  # (result, read from the cache), in training order
+        self.place_of = {u.id: (u.conversation_id, u.position) for split in ctx.data.splits
+                         for u in ctx.data.utterances(split)}  # for every stage's predictions.csv
+
+    def stage(self, name: str, cfg: StageTraining, key_parts: dict[str, Any],
+              train: Callable[[StageContext], StageResult]) -> StageResult:
+        """Train (or read back) one stage with ``cfg``, log it as a nested run, and return its result."""
+        key = Cache.key("stage", name, {"format": STAGE_KEY_FORMAT, "cfg": cfg.model_dump(), "seed": self.ctx.seed,
+                                        "device": self.ctx.device.type, **key_parts}, self.data_digest)
+        self.stage_keys[name] = key
+        result = StageResult.from_cache(self.cache, key)
+        cached = result is not None
+        with self.tracker.run(name, tags={STAGE_TAG: name, CACHED_TAG: str(cached)}, nested=True):
+            if result is None:
+                with epoch_listener(self._log_epoch):  # per-epoch metrics appear while the stage trains
+                    result = train(self.ctx.with_settings(cfg))
+                if distributed.is_main():
+                    result.to_cache(self.cache, key)
+            else:
+                for record in result.history:  # replayed from the cache
+                    self._log_epoch(name, record)
+            logged = run_log.log_stage(self.tracker, self.seed_log, result,
+                                       {"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
+                                        "n_missing": getattr(result, "n_missing", 0)},
+                                       cached, self._predictions_csv(result), log_history=False)
+        self.tracker.log_metrics(run_log.parent_stage_metrics(logged))
+        self.results.append((result, cached))
+        return result
+
+    def _log_epoch(self, stage: str, record: dict[str, Any]) -> None:
+        self.tracker.log_metrics(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
+
+    def _predictions_csv(self, result: StageResult) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["split", "conversation_id", "position", "utterance_id", "gold", "predicted"])
+        for split, rows in result.predictions.items():
+            for utt_id, gold, pred in rows:
+                conv, pos = self.place_of.get(utt_id, ("", ""))
+                writer.writerow([split, conv, pos, utt_id, gold, pred])
+        return buffer.getvalue()
