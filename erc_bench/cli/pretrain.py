@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from erc_bench.core.capabilities import Preflight
 from erc_bench.core.errors import UserError
 
 SPEC_ARG = typer.Argument(..., help="benchmark spec (TOML) with a pretrain section")
@@ -51,7 +52,8 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
             console.print(f"dry run: {estimate.summary()}")
             console.print("token counts and prices are estimates; check your provider's price list")
             try:
-                getattr(silver.labeller, "check_ready", lambda: None)()
+                if isinstance(silver.labeller, Preflight):
+                    silver.labeller.check_ready()
             except UserError as exc:  # the dry run itself needs no key; the real run will
                 console.print(f"[yellow]note[/yellow]: {exc}")
         return

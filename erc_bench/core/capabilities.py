@@ -67,6 +67,14 @@ class LabelledClassifier(Protocol):
 
 
 @runtime_checkable
+class SavesPretrained(Protocol):
+    """A text classifier that saves itself as a directory its encoder can load again; default: the state dict
+    as ``classifier.pt``."""
+
+    def save_pretrained(self, directory: Any) -> Any: ...
+
+
+@runtime_checkable
 class LoadsCheckpoint(Protocol):
     """A text encoder that can be pointed at the checkpoint LLM-guided pre-training saved.
 

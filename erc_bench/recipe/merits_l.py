@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 
 from erc_bench.core.cache import canonical_json, digest_text
+from erc_bench.core.capabilities import Preflight
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
@@ -135,7 +136,8 @@ class MeritsL:
         if self._pretraining():
             assert spec.pretrain is not None
             labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
-            getattr(labeller, "check_ready", lambda: None)()
+            if isinstance(labeller, Preflight):
+                labeller.check_ready()
         return corpora
 
     def _pretraining(self) -> bool:

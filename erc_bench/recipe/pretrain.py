@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from erc_bench.core.cache import Cache, canonical_json, digest_text
+from erc_bench.core.capabilities import ChunkedLabelling, CostEstimating, SavesPretrained, UsageReporting
 from erc_bench.core.errors import UserError
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import (
@@ -131,7 +132,7 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
     if label:
         report = as_callback(progress, f"labelling ({labeller.name})")
         # a provider batch must hold everything at once (one submission, one wait), online work is chunked
-        chunk = max(len(texts), 1) if getattr(labeller.params, "mode", "online") == "batch" else LABEL_CHUNK
+        chunk = labeller.label_chunk(len(texts)) if isinstance(labeller, ChunkedLabelling) else LABEL_CHUNK
         for start in range(0, len(texts), chunk):
             if report:
                 report(start, len(texts))
@@ -220,7 +221,7 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
 
 
 def _save(model: Any, directory: Path) -> None:
-    if hasattr(model, "save_pretrained"):
+    if isinstance(model, SavesPretrained):
         model.save_pretrained(directory)
     else:  # a third-party text encoder without HF-style saving: keep the weights at least
         import torch
@@ -260,7 +261,7 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
                             n_failed, excluded, int(summary["n_train"]), int(summary["n_val"]),
                             int(summary["best_epoch"]), list(summary["history"]), cached)
     if tracker is not None:
-        usage = getattr(silver.labeller, "usage", None)
+        usage = silver.labeller.usage if isinstance(silver.labeller, UsageReporting) else None
         tracker.log_metrics({metric_name("validation", "accuracy"): result.val_accuracy,
                              "pretrain/items": result.n_items,
                              "pretrain/excluded": n_failed, **{f"pretrain/labels/{k}": v for k, v in
@@ -275,5 +276,5 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
 def estimate_labelling(section: PretrainSection, cache: Cache, progress: Any = None) -> tuple[SilverLabels, Any]:
     """Dry run: transcribe (local, cached) and estimate what labelling would send; nothing is paid."""
     silver = collect_silver_labels(section, cache, progress, label=False)
-    estimate = getattr(silver.labeller, "estimate", None)
-    return silver, (estimate(silver.texts) if estimate is not None else None)
+    estimate = silver.labeller.estimate(silver.texts) if isinstance(silver.labeller, CostEstimating) else None
+    return silver, estimate

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
 from erc_bench.core.cache import Cache
+from erc_bench.core.capabilities import Batched
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
 from erc_bench.core.progress import as_callback
@@ -44,9 +45,7 @@ _MIN_CHUNK = 16
 
 def _chunk_size(component: Any) -> int:
     """Utterances decoded at once: the component's own batch size, at least 16."""
-    size = getattr(component, "batch_size", None)
-    if not isinstance(size, int):
-        size = getattr(getattr(component, "params", None), "batch_size", None)
+    size = component.batch_size if isinstance(component, Batched) else None
     return max(_MIN_CHUNK, size if isinstance(size, int) else 1)
 
 

@@ -72,6 +72,12 @@ class LLMLabeller(CachedLabeller):
         self._client: Any = None
         self._lock = threading.Lock()
 
+    def label_chunk(self, total: int) -> int:
+        """A provider batch takes every text in one submission (one wait); online work uses the engine's chunk."""
+        from erc_bench.recipe.pretrain import LABEL_CHUNK
+
+        return max(total, 1) if self.params.mode == "batch" else LABEL_CHUNK
+
     # ------------------------------------------------------------- secrets
     def _api_key(self) -> str:
         env = self.params.api_key_env

@@ -48,6 +48,11 @@ class HfSslEncoder:
         self._extractor: Any = None
         self._device: Any = None
 
+    @property
+    def batch_size(self) -> int:
+        """Clips per forward pass; the engine streams audio in chunks of at least this many."""
+        return self.params.batch_size
+
     def fingerprint(self) -> str:
         # revision only when set, so unpinned encoders keep their cache keys
         unset = {"revision"} if self.params.revision is None else set()
