@@ -178,7 +178,8 @@ class MeritsL:
     def seed_run(self, index: int, data: DatasetSplits, seed: int) -> Iterator[SeedRun]:
         """One MLflow run per (dataset, seed), its ``StageContext`` and the stages' bookkeeping."""
         tags = self.base_tags | identity_tags(self.resolved, index) | {
-            RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed), "erc_bench.dataset_index": str(index)}
+            RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
+            "erc_bench.dataset_index": str(index)}
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
             self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type})
             run_log.log_seed_start(self.tracker, self.loaded, self.problems)
