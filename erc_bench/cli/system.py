@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from erc_bench.core.errors import UserError
+from erc_bench.report.tracking import PARENT_RUN_TAG, STAGE_TAG
 
 
 def specs() -> None:
@@ -72,8 +73,8 @@ def load_manifest(tracking_uri: str | None, run: str) -> dict[str, Any]:
         tags = client.get_run(run_id).data.tags
     except Exception as exc:  # noqa: BLE001 - MLflow's own error types
         raise UserError(f"no MLflow run '{run}' ({type(exc).__name__})") from None
-    if "erc_bench.stage" in tags and tags.get("mlflow.parentRunId"):
-        run_id = tags["mlflow.parentRunId"]
+    if STAGE_TAG in tags and tags.get(PARENT_RUN_TAG):
+        run_id = tags[PARENT_RUN_TAG]
     with tempfile.TemporaryDirectory() as tmp:
         try:
             path = client.download_artifacts(run_id, SYSTEM_ARTIFACT, tmp)

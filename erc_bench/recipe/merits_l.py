@@ -37,10 +37,14 @@ from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
 from erc_bench.report.tracking import (
+    DATASET_INDEX_TAG,
     DATASET_TAG,
+    LIMIT_TAG,
+    PRETRAIN_RUN_KIND,
     RUN_KIND_TAG,
     SEED_RUN_KIND,
     SEED_TAG,
+    SPEC_FILE_TAG,
     SYSTEM_TAG,
     Tracker,
     environment_tags,
@@ -125,14 +129,14 @@ class MeritsL:
         run_log.setup_experiment(self.tracker, self.loaded)
         self.resolved = run_log.resolved_spec(self.loaded)  # the leaderboard's identity of this system
         self.base_tags = environment_tags(self.device.type) | {SYSTEM_TAG: spec.benchmark.name,
-                                                              "erc_bench.spec_file": Path(self.loaded.path).name}
+                                                              SPEC_FILE_TAG: Path(self.loaded.path).name}
         corpora = [build("dataset", e.plugin, self.loaded.params(f"datasets.{i}")).load()
                    for i, e in enumerate(spec.datasets)]
         for data in corpora:
             refuse_duplicate_ids(data)
         if limit is not None:
             corpora = [first_conversations(data, limit) for data in corpora]
-            self.base_tags["erc_bench.limit"] = str(limit)
+            self.base_tags[LIMIT_TAG] = str(limit)
         if self._pretraining():
             assert spec.pretrain is not None
             labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
@@ -151,7 +155,7 @@ class MeritsL:
         text_ref, section = self.spec.model.text_encoder, self.spec.pretrain
         if section is None or not section.enabled or text_ref is None:
             return text_ref
-        with self.tracker.run("pretrain", tags=self.base_tags | {RUN_KIND_TAG: "pretrain"}):
+        with self.tracker.run("pretrain", tags=self.base_tags | {RUN_KIND_TAG: PRETRAIN_RUN_KIND}):
             self.tracker.log_params({"pretrain": self.loaded.raw.get("pretrain", {}),
                                      "text_encoder": self.loaded.raw.get("model", {}).get("text_encoder", {})})
             result = run_pretrain(section, text_ref, self.cache, progress=self.progress, device=self.device.type,
@@ -179,7 +183,7 @@ class MeritsL:
         """One MLflow run per (dataset, seed), its ``StageContext`` and the stages' bookkeeping."""
         tags = self.base_tags | identity_tags(self.resolved, index) | {
             RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
-            "erc_bench.dataset_index": str(index)}
+            DATASET_INDEX_TAG: str(index)}
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
             self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type})
             run_log.log_seed_start(self.tracker, self.loaded, self.problems)

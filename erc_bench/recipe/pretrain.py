@@ -40,7 +40,12 @@ from erc_bench.core.interfaces import (
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
-from erc_bench.report.tracking import epoch_metric_name, metric_name
+from erc_bench.report.tracking import (
+    PRETRAIN_SUMMARY_ARTIFACT,
+    epoch_metric_name,
+    metric_name,
+    pretrain_metric_name,
+)
 
 NAMESPACE = "pretrain"
 PRETRAIN_STAGE = "pretrain-text"  # the loop's name for this fine-tuning (progress, history)
@@ -263,13 +268,13 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
     if tracker is not None:
         usage = silver.labeller.usage if isinstance(silver.labeller, UsageReporting) else None
         tracker.log_metrics({metric_name("validation", "accuracy"): result.val_accuracy,
-                             "pretrain/items": result.n_items,
-                             "pretrain/excluded": n_failed, **{f"pretrain/labels/{k}": v for k, v in
-                                                              label_counts.items()}})
+                             pretrain_metric_name("items"): result.n_items,
+                             pretrain_metric_name("excluded"): n_failed,
+                             **{pretrain_metric_name("labels", k): v for k, v in label_counts.items()}})
         tracker.log_dict({"label_counts": label_counts, "excluded": excluded, "best_epoch": result.best_epoch,
                           "history": result.history, "cached": cached,
                           "labeller_usage": usage.as_dict() if usage is not None else None},
-                         "pretrain_summary.json")
+                         PRETRAIN_SUMMARY_ARTIFACT)
     return result
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from erc_bench.core.errors import UserError
 from erc_bench.report.leaderboard import STAGE_ORDER
+from erc_bench.report.tracking import DATASET_TAG, PARENT_RUN_TAG, SEED_TAG, STAGE_TAG
 
 
 @dataclass
@@ -55,10 +56,10 @@ def _stage_run(client: Any, run_id: str, stage: str | None) -> Any:
     except Exception as exc:  # noqa: BLE001 - MLflow raises its own types for unknown ids
         raise UserError(f"no MLflow run '{run_id}' ({type(exc).__name__})") from None
     run_id = run.info.run_id
-    if "erc_bench.stage" in run.data.tags:
+    if STAGE_TAG in run.data.tags:
         return run
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
-    by_stage = {c.data.tags.get("erc_bench.stage"): c for c in children}
+    by_stage = {c.data.tags.get(STAGE_TAG): c for c in children}
     if stage is not None:
         if stage not in by_stage:
             raise UserError(f"run {run_id} has no stage '{stage}'; it has {', '.join(sorted(filter(None, by_stage)))}")
@@ -88,7 +89,7 @@ def load_predictions(uri: str, run_id: str, split: str, stage: str | None, clien
     if not rows:
         raise UserError(f"run {run.info.run_id} has no '{split}' predictions")
     experiment = client.get_experiment(run.info.experiment_id).name
-    parent_id = run.data.tags.get("mlflow.parentRunId")
+    parent_id = run.data.tags.get(PARENT_RUN_TAG)
     parent = client.get_run(parent_id).info.run_name if parent_id else ""
     label = "/".join(filter(None, (experiment, parent, run.info.run_name))) + f" ({run.info.run_id[:8]})"
     return RunPredictions(run.info.run_id, label, rows)
@@ -147,8 +148,8 @@ def _system_runs(client: Any, experiment: str, dataset: str | None) -> dict[tupl
     out: dict[tuple[str, int], str] = {}
     for run in runs:
         tags = run.data.tags
-        if dataset is None or tags.get("erc_bench.dataset") == dataset:
-            out[(tags.get("erc_bench.dataset", ""), int(tags.get("erc_bench.seed", 0)))] = run.info.run_id
+        if dataset is None or tags.get(DATASET_TAG) == dataset:
+            out[(tags.get(DATASET_TAG, ""), int(tags.get(SEED_TAG, 0)))] = run.info.run_id
     if not out:
         raise UserError(f"system '{experiment}' has no finished dataset-seed runs"
                         + (f" on dataset '{dataset}'" if dataset else ""))

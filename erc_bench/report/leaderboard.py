@@ -21,7 +21,14 @@ from importlib import resources
 from typing import Any
 
 from erc_bench.core.errors import UserError
-from erc_bench.report.tracking import DATASET_KEY_TAG, DATASET_LABEL_TAG, SYSTEM_DIGEST_TAG
+from erc_bench.report.tracking import (
+    DATASET_KEY_TAG,
+    DATASET_LABEL_TAG,
+    DATASET_TAG,
+    SEED_TAG,
+    SYSTEM_DIGEST_TAG,
+    SYSTEM_TAG,
+)
 
 RUN_KIND = "dataset-seed"
 STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
@@ -123,8 +130,8 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
     started: dict[tuple[tuple[str, str, str, str], int], int] = {}
     for run in runs:
         tags = run.data.tags
-        system, seed = tags.get("erc_bench.system", "?"), int(tags.get("erc_bench.seed", "0"))
-        ds = tags.get(DATASET_LABEL_TAG) or tags.get("erc_bench.dataset", "?")
+        system, seed = tags.get(SYSTEM_TAG, "?"), int(tags.get(SEED_TAG, "0"))
+        ds = tags.get(DATASET_LABEL_TAG) or tags.get(DATASET_TAG, "?")
         digest, ds_key = tags.get(SYSTEM_DIGEST_TAG, ""), tags.get(DATASET_KEY_TAG) or ds
         for name, value in run.data.metrics.items():
             stage = _metric_of(name, metric)

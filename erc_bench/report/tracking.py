@@ -46,8 +46,12 @@ SEED_TAG = "erc_bench.seed"
 STAGE_TAG = "erc_bench.stage"
 CACHED_TAG = "erc_bench.cached"
 FINAL_STAGE_TAG = "erc_bench.final_stage"
+SPEC_FILE_TAG = "erc_bench.spec_file"
+DATASET_INDEX_TAG = "erc_bench.dataset_index"
+LIMIT_TAG = "erc_bench.limit"
 SEED_RUN_KIND = "dataset-seed"
 SUMMARY_RUN_KIND = "benchmark-summary"
+PRETRAIN_RUN_KIND = "pretrain"
 
 # Artifacts.
 SPEC_DIR = "spec"
@@ -57,6 +61,7 @@ PREDICTIONS_ARTIFACT = "predictions.csv"
 CONFUSION_ARTIFACT = "confusion.json"
 HISTORY_ARTIFACT = "history.json"
 SUMMARY_ARTIFACT = "summary.json"
+PRETRAIN_SUMMARY_ARTIFACT = "pretrain_summary.json"
 
 # Scores shown in notes and summaries, in this order.
 HEADLINE_SPLIT, HEADLINE_METRIC = "test", "weighted_f1"
@@ -75,6 +80,11 @@ def epoch_metric_name(history_key: str) -> str | None:
     """``train_loss`` -> ``epoch/train/loss``; None for keys that are not curves (``epoch`` itself)."""
     pair = _HISTORY_KEYS.get(history_key)
     return None if pair is None else metric_name(pair[0], pair[1], stage="epoch")
+
+
+def pretrain_metric_name(*parts: str) -> str:
+    """Counts of the pre-training corpus: ``pretrain/items``, ``pretrain/labels/positive`` ..."""
+    return "/".join(("pretrain", *parts))
 
 
 def headline_name() -> str:
