@@ -79,11 +79,10 @@ def label_agreement(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--
     section = loaded.spec.pretrain
     with progress_bar(console, transient=True) as progress:
         result = run_label_agreement(section, progress=progress)
-    model = section.labeller.params.get("model", "")
     table = Table(title="Label agreement with the valence oracle")
     for column in ("labeller", "compared", "overlap %", "Cohen's kappa"):
         table.add_column(column)
-    table.add_row(f"{section.labeller.plugin} {model}".strip(), str(result.n_compared), f"{result.overlap_pct:.2f}",
+    table.add_row(result.description, str(result.n_compared), f"{result.overlap_pct:.2f}",
                   f"{result.kappa:.3f}")
     for name, overlap in REFERENCE_AGREEMENT.items():
         table.add_row(f"{name} (paper, MSP-Podcast)", "-", f"{overlap:.2f}", "-", style="dim")

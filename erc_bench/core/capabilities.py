@@ -88,6 +88,41 @@ class LoadsCheckpoint(Protocol):
 
 
 @runtime_checkable
+class PartiallyTrainable(Protocol):
+    """A classifier that can freeze all but its top encoder layers (``training.train_layers``); without it
+    that setting is refused with one line."""
+
+    def train_top_layers(self, count: int) -> int:
+        """Freeze every encoder layer below the top ``count`` (0: only the head trains); returns the count."""
+        ...
+
+
+@runtime_checkable
+class ReportsLayerWeights(Protocol):
+    """A speech head with learnt weights over encoder layers, logged beside its stage's scores; default: none."""
+
+    def layer_weights(self) -> list[float]: ...
+
+
+@runtime_checkable
+class KeepsLabelStore(Protocol):
+    """A labeller that keeps its answers in a label store on disk; the engine offers the run's cache
+    (``--cache-dir``) as its place, which the labeller uses unless its spec names one; default: no store."""
+
+    def place_label_store(self, path: str) -> None: ...
+
+
+@runtime_checkable
+class ThreadBudgeted(Protocol):
+    """A component whose CPU thread count is a setting: a Ray actor gives it the CPUs Ray reserved for the
+    actor rather than letting it use the whole node's; default: the component's own choice."""
+
+    def params_for_threads(self, threads: int) -> dict[str, Any]:
+        """This component's params for an actor with ``threads`` CPUs (an explicit setting stays)."""
+        ...
+
+
+@runtime_checkable
 class Batched(Protocol):
     """A speech component that processes ``batch_size`` clips per call; the engine streams audio in
     chunks of at least that many (default: 16)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from erc_bench.core.cache import Cache
+from erc_bench.core.capabilities import Describing
 from erc_bench.core.errors import DataError
 from erc_bench.core.interfaces import SENTIMENT_LABELS
 from erc_bench.core.spec import PretrainSection
@@ -46,6 +47,8 @@ class AgreementResult:
     """Rows: oracle (valence) label; columns: labeller label; order of ``labels``."""
     excluded: dict[str, int] = field(default_factory=dict)
     labeller: str = ""
+    description: str = ""
+    """The labeller as shown in tables (plugin and model, ``Describing``), else its plugin name."""
 
     def as_dict(self) -> dict[str, Any]:
         return {"labels": self.labels, "n_compared": self.n_compared, "overlap_pct": self.overlap_pct,
@@ -97,4 +100,6 @@ def run_label_agreement(section: PretrainSection, cache: Cache | None = None, pr
     result = compare_labels(oracle, predicted)
     result.excluded = {"no_valence": no_valence, "no_label": no_label, "asr": len(silver.problems)}
     result.labeller = silver.labeller_fingerprint
+    labeller = silver.labeller
+    result.description = labeller.describe() if isinstance(labeller, Describing) else section.labeller.plugin
     return result

@@ -22,8 +22,9 @@ from typing import Any
 from rich.console import Console
 
 from erc_bench.core.cache import canonical_json, digest_text
-from erc_bench.core.capabilities import Preflight
+from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
 from erc_bench.core.data_checks import refuse_duplicate_ids
+from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
 from erc_bench.core.progress import progress_bar
@@ -165,9 +166,11 @@ class MeritsL:
                                  "failed": result.n_failed}
         if not self.spec.model.use_pretrained_text:
             return text_ref
-        # The checkpoint replaces the encoder's weights; a random_config (tiny test models) would shadow it.
-        params = {k: v for k, v in text_ref.params.items() if k != "random_config"}
-        return ComponentRef(plugin=text_ref.plugin, params=params | {"model": str(result.checkpoint_dir)})
+        encoder = build("text_encoder", text_ref.plugin, text_ref.params)
+        if not isinstance(encoder, LoadsCheckpoint):
+            raise UserError(f"model.text_encoder: '{text_ref.plugin}' cannot load the pre-training checkpoint "
+                            "(it lacks checkpoint_params); set model.use_pretrained_text = false")
+        return ComponentRef(plugin=text_ref.plugin, params=encoder.checkpoint_params(str(result.checkpoint_dir)))
 
     # ------------------------------------------------------------------ inputs
     def inputs(self, entry: DatasetEntry, data: DatasetSplits) -> Inputs:

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from erc_bench.core.cache import Cache, canonical_json, digest_text
-from erc_bench.core.capabilities import ChunkedLabelling, CostEstimating, SavesPretrained, UsageReporting
+from erc_bench.core.capabilities import (
+    ChunkedLabelling,
+    CostEstimating,
+    KeepsLabelStore,
+    SavesPretrained,
+    UsageReporting,
+)
 from erc_bench.core.errors import UserError
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import (
@@ -127,7 +133,7 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
 
     utterances, problems = corpus_utterances(section)
     asr = build("asr", section.asr.plugin, section.asr.params)
-    labeller = build("labeller", section.labeller.plugin, _labeller_params(section.labeller, cache))
+    labeller = _build_labeller(section.labeller, cache)
     transcripts, asr_problems = transcribe_utterances(asr, utterances, cache, progress, execution)
     asr_problems = list(asr_problems) + _no_speech_problems(utterances, transcripts)
     flagged = {p.item_id for p in asr_problems}
@@ -148,15 +154,12 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
                         asr.fingerprint(), labeller.fingerprint(), labeller, len(utterances))
 
 
-def _labeller_params(ref: ComponentRef, cache: Cache) -> dict[str, Any]:
-    """A labeller's params, its label store placed in this run's cache (``--cache-dir``) unless the spec says."""
-    from erc_bench.core.plugin_host import host
-
-    params = dict(ref.params)
-    fields = getattr(host().get("labeller", ref.plugin).cls, "Params", None)
-    if fields is not None and "cache_path" in fields.model_fields and not params.get("cache_path"):
-        params["cache_path"] = str(cache.root / LABEL_STORE_NAME)
-    return params
+def _build_labeller(ref: ComponentRef, cache: Cache) -> Any:
+    """The labeller, its label store placed in this run's cache (``--cache-dir``) unless the spec names one."""
+    labeller = build("labeller", ref.plugin, ref.params)
+    if isinstance(labeller, KeepsLabelStore):
+        labeller.place_label_store(str(cache.root / LABEL_STORE_NAME))
+    return labeller
 
 
 def _no_speech_problems(utterances: list[Utterance], transcripts: dict[str, Any]) -> list[Problem]:

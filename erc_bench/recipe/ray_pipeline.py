@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from erc_bench.core.capabilities import ThreadBudgeted
 from erc_bench.core.errors import UserError
 from erc_bench.core.execution import ExecutionSection, StepExecution
 from erc_bench.core.interfaces import AudioSource, Problem, Transcript, Utterance
@@ -83,8 +84,6 @@ class ChunkWorker:
     def __init__(self, kind: str, component_cls: type, params: dict[str, Any], threads: int) -> None:
         import ray
 
-        if "cpu_threads" in params and not params["cpu_threads"]:
-            params = params | {"cpu_threads": threads}  # use the CPUs Ray reserved, not the whole node's
         try:
             import torch
 
@@ -186,8 +185,10 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
         items.append({"items": json.dumps(encoded)})
     if not items:
         return
-    params = component.params.model_dump()
     threads = max(1, int(step.cpus_per_actor))
+    # use the CPUs Ray reserved for the actor, not the whole node's
+    params = (component.params_for_threads(threads) if isinstance(component, ThreadBudgeted)
+              else component.params.model_dump())
     with warnings.catch_warnings():
         # Ray 2.5x names no parameter for actor restarts yet and flags the generic remote args as deprecated
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")

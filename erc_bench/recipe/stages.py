@@ -28,10 +28,10 @@ Stage III and joint training, which feed no further stage).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from erc_bench.core.capabilities import LabelledClassifier, PartiallyTrainable, ReportsLayerWeights
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS, DatasetSplits
 from erc_bench.recipe.context import StageContext
@@ -122,8 +122,8 @@ def _sequence_collate(tables: list[dict[str, np.ndarray]], device: Any) -> Calla
 
 def _build_classifier(encoder: TextEncoder, num_labels: int, labels: list[str]) -> Any:
     """Pass the label names to encoders that accept them (lets a checkpoint keep its output layer)."""
-    if "labels" in inspect.signature(encoder.build_classifier).parameters:
-        return encoder.build_classifier(num_labels, labels=labels)
+    if isinstance(encoder, LabelledClassifier):
+        return encoder.build_labelled_classifier(labels)
     return encoder.build_classifier(num_labels)
 
 
@@ -158,7 +158,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
     conversations, missing, unlabelled = _select(data, lambda uid: texts.get(uid) is not None)
     model = _build_classifier(encoder, len(data.labels), list(data.labels)).to(dev)
     if cfg.train_layers is not None:
-        if not hasattr(model, "train_top_layers"):
+        if not isinstance(model, PartiallyTrainable):
             raise UserError(f"{stage}: training.train_layers needs a text encoder whose classifier can freeze "
                             f"layers ({type(model).__name__} cannot); leave it unset")
         model.train_top_layers(cfg.train_layers)
@@ -218,7 +218,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
 
     result, model = fit(stage, model, _flatten(conversations), collate, ctx)
-    weights = model.layer_weights() if hasattr(model, "layer_weights") else None
+    weights = model.layer_weights() if isinstance(model, ReportsLayerWeights) else None
     if weights is not None:
         result.extras["layer_weights"] = weights
     return _finish(result, missing, unlabelled)

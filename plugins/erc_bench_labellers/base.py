@@ -45,6 +45,7 @@ class CachedLabeller:
         self.usage = Usage()
         self._label_store: LabelStore | None = None
         self._persisted: set[str] = set()
+        self._offered_store: str | None = None
 
     # ------------------------------------------------------------ identity
     def _model_id(self) -> str:
@@ -54,16 +55,26 @@ class CachedLabeller:
     def _prompt_template(self) -> str:
         return str(self.params.prompt)
 
+    def describe(self) -> str:
+        """``Describing``: plugin and model for tables (a secret-named ``${VAR}`` stays a name)."""
+        return f"{self.name} {self._model_id()}".strip()
+
     def fingerprint(self) -> str:
         return label_key(self.name, self._model_id(), self._prompt_template(), "")[:16] + f":{self.name}"
 
     def _key(self, text: str) -> str:
         return label_key(self.name, self._model_id(), self._prompt_template(), text.strip())
 
+    def place_label_store(self, path: str) -> None:
+        """``KeepsLabelStore``: the engine's place for the store (the run's cache), taken only by labellers
+        with a ``cache_path`` param left unset; the lexicon keeps the user-wide default store."""
+        if "cache_path" in type(self.params).model_fields and not self.params.cache_path:
+            self._offered_store = path
+
     @property
     def store(self) -> LabelStore:
         if self._label_store is None:
-            self._label_store = LabelStore(getattr(self.params, "cache_path", None))
+            self._label_store = LabelStore(getattr(self.params, "cache_path", None) or self._offered_store)
         return self._label_store
 
     # ------------------------------------------------------------ subclass API

@@ -104,6 +104,16 @@ class HFTextEncoder:
             classifier.load_head(checkpoint)
         return classifier
 
+    def build_labelled_classifier(self, labels: Sequence[str]) -> HFTextClassifier:
+        """``LabelledClassifier``: the label names let a checkpoint keep its output layer when they match."""
+        return self.build_classifier(len(labels), labels=labels)
+
+    def checkpoint_params(self, checkpoint: str) -> dict[str, Any]:
+        """``LoadsCheckpoint``: these params pointed at a ``save_pretrained`` directory; a ``random_config``
+        (tiny test models) would shadow the saved weights, so it goes."""
+        params = self.params.model_dump(mode="json", exclude_unset=True, exclude={"random_config"})
+        return params | {"model": checkpoint}
+
     def _identity(self, name: str) -> str:
         resolved = resolve_model(name)
         return f"dir:{directory_digest(Path(resolved))}" if Path(resolved).is_dir() else f"hub:{name}"

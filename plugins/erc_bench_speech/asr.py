@@ -66,6 +66,11 @@ class FasterWhisperASR:
         self._model: Any = None
         self.model_calls = 0  # decoder invocations: lets tests prove a cached rerun computes nothing
 
+    def params_for_threads(self, threads: int) -> dict[str, Any]:
+        """``ThreadBudgeted``: ``cpu_threads`` from the actor's CPUs unless the spec sets it (0 = unset)."""
+        params = self.params.model_dump()
+        return params | {"cpu_threads": params["cpu_threads"] or threads}
+
     def fingerprint(self) -> str:
         # cpu_threads changes speed only; everything else can change the words produced.
         # revision only when set, so unpinned models keep their transcript cache keys

@@ -47,6 +47,11 @@ class WhisperEncoder:
         self._model: Any = None
         self._features: Any = None
 
+    def params_for_threads(self, threads: int) -> dict[str, Any]:
+        """``ThreadBudgeted``: ``cpu_threads`` from the actor's CPUs unless the spec sets it (0 = unset)."""
+        params = self.params.model_dump()
+        return params | {"cpu_threads": params["cpu_threads"] or threads}
+
     def fingerprint(self) -> str:
         options = self.params.model_dump(exclude={"device", "batch_size", "cpu_threads"})
         return digest_text(canonical_json({"encoder": self.name, **options}))
