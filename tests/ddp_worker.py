@@ -1,5 +1,7 @@
 """Stage I text fine-tuning of a tiny random-weight encoder, run once plainly and once under a launcher
 (``accelerate launch`` / ``torchrun``) by ``test_distributed_training.py``; rank 0 saves what it trained.
+With ``"pretrain": true`` in TRAINING_JSON it runs LLM-guided pre-training's fine-tune instead, on the
+manifest's texts as silver labels (happy -> positive, sad -> negative).
 
     python tests/ddp_worker.py MANIFEST OUT_DIR TRAINING_JSON
 """
@@ -30,13 +32,29 @@ def main() -> None:
     data = build("dataset", "csv", {"manifest": manifest}).load()
     texts = {u.id: u.text for split in data.splits for u in data.utterances(split)}
     encoder = build("text_encoder", "hf-text", TINY_ENCODER)
-    result, model = fine_tune_text(encoder, data, texts, StageTraining(**training), seed=0, device="cpu",
-                                   keep_features=False)
+    if training.pop("pretrain", False):
+        history, metrics, model = _pretrain(encoder, data, training)
+    else:
+        result, model = fine_tune_text(encoder, data, texts, StageTraining(**training), seed=0, device="cpu",
+                                       keep_features=False)
+        history, metrics = result.history, result.metrics
     if distributed.is_main():
         out.mkdir(parents=True, exist_ok=True)
         torch.save(model.state_dict(), out / "state.pt")
-        (out / "result.json").write_text(json.dumps({"history": result.history, "metrics": result.metrics,
+        (out / "result.json").write_text(json.dumps({"history": history, "metrics": metrics,
                                                      "world_size": distributed.world_size()}))
+
+
+def _pretrain(encoder: object, data: object, training: dict) -> tuple[list, dict, object]:
+    from erc_bench.core.spec import PretrainSection
+    from erc_bench.recipe.pretrain import fine_tune
+
+    silver = {"happy": "positive", "sad": "negative"}
+    pairs = [(u.text, silver[u.label]) for split in data.splits for u in data.utterances(split)]
+    section = PretrainSection(corpus={"plugin": "csv"}, asr={"plugin": "faster-whisper"},
+                              labeller={"plugin": "lexicon"}, **training)
+    model, summary = fine_tune(encoder, pairs, section, device="cpu")
+    return summary.get("history", []), {"val_accuracy": summary["val_accuracy"]}, model
 
 
 if __name__ == "__main__":

@@ -73,6 +73,27 @@ def test_two_process_ddp_equals_one_process_with_the_same_global_batch(corpus: P
     assert single["metrics"]["test"]["weighted_f1"] == ddp["metrics"]["test"]["weighted_f1"]
 
 
+@pytest.mark.slow
+def test_two_process_ddp_pretraining_equals_one_process(corpus: Path, tmp_path: Path) -> None:
+    """LLM-guided pre-training fine-tunes through the same loop, so it is sharded under a launcher too."""
+    training = {"pretrain": True, "epochs": 3, "batch_size": 8, "lr": 1e-3}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins"),
+                                                       os.environ.get("PYTHONPATH", "")])}
+    runs = {}
+    for name, launcher in (("one", []), ("ddp", ["-m", "torch.distributed.run", "--nproc_per_node", "2",
+                                                  "--master_addr", "127.0.0.1", "--master_port", str(_free_port())])):
+        done = subprocess.run([sys.executable, *launcher, str(WORKER), str(corpus), str(tmp_path / name),
+                               json.dumps(training)], env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        runs[name] = json.loads((tmp_path / name / "result.json").read_text())
+    assert runs["ddp"]["world_size"] == 2 and runs["one"]["world_size"] == 1
+    assert _max_difference(torch.load(tmp_path / "one" / "state.pt"),
+                           torch.load(tmp_path / "ddp" / "state.pt")) < WEIGHT_TOLERANCE
+    for a, b in zip(runs["one"]["history"], runs["ddp"]["history"], strict=True):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+        assert a["val_accuracy"] == b["val_accuracy"]
+
+
 def test_gradient_accumulation_equals_the_whole_batch(corpus: Path) -> None:
     whole, whole_state = _train(corpus, BASE)
     split, split_state = _train(corpus, BASE | {"grad_accum_steps": 2})
