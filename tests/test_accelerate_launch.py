@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from test_distributed_training import _free_port
 from test_recipe_end_to_end import SPEC, write_tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE_ONE = ("stage1-text", "stage1-speech")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _seed_runs(uri: str) -> list:
