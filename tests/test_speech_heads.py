@@ -61,6 +61,28 @@ def test_stage1_uses_the_spec_head_and_its_optimiser_settings() -> None:
     assert {v.shape for v in default.features.values()} == {(256,)}
 
 
+def test_predict_rebuilds_the_spec_head_from_its_cached_weights() -> None:
+    """``predict`` builds the Stage I speech network through the same function as training, so a system
+    trained with the care-authors head (the paper specs) loads its weights and gives the same features."""
+    import torch
+
+    from erc_bench.recipe.stages import speech_stage1_model, train_speech_stage1
+
+    data, table = _toy_data()
+    params = {"hidden": 32, "feature_dim": 8}
+    result = train_speech_stage1(table, data, StageTraining(epochs=2, lr=1e-3, batch_size=4), seed=0,
+                                 device="cpu", head=build("speech_head", "care-authors", params))
+    state = result.state_dict
+    rebuilt = speech_stage1_model(build("speech_head", "care-authors", params), 5, 16, 2, state["input_mean"],
+                                  state["input_std"])
+    rebuilt.load_state_dict(state)
+    ids = sorted(result.features)[:6]
+    with torch.no_grad():
+        _, features = rebuilt.eval()(torch.from_numpy(np.stack([table[u] for u in ids])))
+    for n, uid in enumerate(ids):
+        np.testing.assert_allclose(features[n].numpy(), result.features[uid], rtol=1e-5, atol=1e-6)
+
+
 def test_spec_slot_validates_the_head_params(tmp_path: Path) -> None:
     spec = tmp_path / "s.toml"
     quickstart = Path(__file__).resolve().parents[1] / "benchmarks" / "quickstart.toml"

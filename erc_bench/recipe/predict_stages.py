@@ -118,13 +118,16 @@ class SystemRunner:
         self._forward("stage1-text", model, batches, out)
 
     def _stage1_speech(self, conversations: list[Conversation], speech: dict[str, Any], out: Outputs) -> None:
-        from erc_bench.recipe.stage_modules import SpeechHead
+        from erc_bench.recipe.stages import speech_stage1_model
 
         state = self._weights("stage1-speech")
-        mean = state["input_mean"]
-        hidden, width = state["embed.1.weight"].shape
+        mean = state["input_mean"]  # every Stage I speech network keeps its input statistics as buffers
         layers = mean.shape[0] if mean.dim() == 2 else None
-        model = SpeechHead(layers, width, len(self.labels), hidden, 0.0)
+        ref = self.spec.model.speech_head
+        head = build("speech_head", ref.plugin, ref.params) if ref is not None else None
+        hidden = state["embed.1.weight"].shape[0] if head is None else 0
+        model = speech_stage1_model(head, layers, int(mean.shape[-1]), len(self.labels), mean, state["input_std"],
+                                    hidden, 0.0)
         model.load_state_dict(state)
         ids = [u.id for c in conversations for u in c.utterances if u.id in speech]
         batches = [Batch(ids=ids[i:i + _BATCH], gold=torch.zeros(0),

@@ -192,8 +192,6 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     import torch
 
     from erc_bench.recipe.loop import Batch, fit
-    from erc_bench.recipe.stage_modules import SpeechHead
-
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
     table, shape = _feature_table(f"{stage} embeddings", embeddings)
@@ -205,12 +203,10 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     std = train.std(axis=0)
     std[std < 1e-6] = 1.0  # a constant dimension carries nothing; leave it unscaled
     mean = torch.from_numpy(train.mean(axis=0))
-    if head is None:
-        model = SpeechHead(layers, shape[-1], len(data.labels), hidden_dim, dropout, mean, torch.from_numpy(std))
-    else:
-        model = head.build(layers, shape[-1], len(data.labels), mean, torch.from_numpy(std))
+    model = speech_stage1_model(head, layers, shape[-1], len(data.labels), mean, torch.from_numpy(std),
+                                hidden_dim, dropout).to(dev)
+    if head is not None:
         ctx = ctx.with_settings(cfg.model_copy(update=head.training_overrides()))
-    model = model.to(dev)
 
     def collate(items: list[Item]) -> Batch:
         x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(dev)
@@ -266,6 +262,17 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
     model = fusion_head.build(_width(text), _width(speech), len(data.labels)).to(dev)
     result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), ctx)
     return _finish(result, missing, unlabelled)
+
+
+def speech_stage1_model(head: Any, layers: int | None, width: int, num_labels: int, mean: Any, std: Any,
+                        hidden_dim: int = 256, dropout: float = 0.2) -> Any:
+    """The Stage I speech network: the spec's ``speech_head`` component, else the engine's ``SpeechHead``.
+    Training and ``predict`` (which rebuilds it from cached weights) both build it here."""
+    from erc_bench.recipe.stage_modules import SpeechHead
+
+    if head is None:
+        return SpeechHead(layers, width, num_labels, hidden_dim, dropout, mean, std)
+    return head.build(layers, width, num_labels, mean, std)
 
 
 def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_features: Mapping[str, Any],
