@@ -96,16 +96,14 @@ def run(spec: str = SpecArgument,
     from erc_bench.recipe.merits_l import run_benchmark
     from erc_bench.report.leaderboard import METRICS
     from erc_bench.report.results import results_table, write_results_json
-    from erc_bench.report.tracking import default_tracking_uri
-    from erc_bench.report.tracking_check import check_tracking_uri
+    from erc_bench.report.tracking_check import resolve_tracking_uri
 
     unknown = [m for m in metrics or [] if m not in METRICS]
     if unknown:
         raise UserError(f"--metric: unknown metric '{unknown[0]}'; choose from {', '.join(METRICS)}")
     loaded = load_spec(resolve_spec(spec), overrides)
     require_env(loaded)
-    tracking_uri = tracking_uri or loaded.spec.tracking.uri or default_tracking_uri()
-    check_tracking_uri(tracking_uri)
+    tracking_uri = resolve_tracking_uri(tracking_uri, loaded.spec.tracking.uri)
     from erc_bench.recipe import distributed
 
     # Under a launcher every process runs the recipe; only the main one prints (and logs, and writes the cache).
@@ -129,14 +127,12 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
                 tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
     """Every seed's test score and mean ± std per system configuration and dataset, beside the paper's numbers."""
     from erc_bench.report import leaderboard as lb
-    from erc_bench.report.tracking import default_tracking_uri
 
     if fmt not in lb.FORMATS:
         raise UserError(f"--format: unknown format '{fmt}'; choose one of {', '.join(lb.FORMATS)}")
-    from erc_bench.report.tracking_check import check_tracking_uri
+    from erc_bench.report.tracking_check import resolve_tracking_uri
 
-    uri = tracking_uri or default_tracking_uri()
-    check_tracking_uri(uri)
+    uri = resolve_tracking_uri(tracking_uri)
     rows = lb.build(uri, experiment, dataset, metric)
     text = lb.render(rows, fmt, metric)
     if text is None:

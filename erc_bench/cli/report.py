@@ -13,13 +13,12 @@ def report(experiment: str | None = typer.Option(None, "--experiment", "-e",
            tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow tracking URI.")) -> None:
     """Leaderboard beside the paper, per-stage and per-seed tables, confusion matrices, per-class F1, training
     curves, data problems and the spec, in one HTML file that opens without a network."""
-    from rich.console import Console
-
+    from erc_bench.cli.console import console
     from erc_bench.report.html import write_report
-    from erc_bench.report.tracking import default_tracking_uri
+    from erc_bench.report.tracking_check import resolve_tracking_uri
 
-    data = write_report(tracking_uri or default_tracking_uri(), out, experiment)
-    Console().print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KiB): experiment '{data.experiment}', "
+    data = write_report(resolve_tracking_uri(tracking_uri), out, experiment)
+    console.print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KiB): experiment '{data.experiment}', "
                     f"{len(data.runs)} dataset-seed runs", soft_wrap=True, highlight=False)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from erc_bench.cli.console import console
 from erc_bench.core.errors import UserError
 from erc_bench.report.tracking import PARENT_RUN_TAG, STAGE_TAG
 
@@ -26,7 +26,7 @@ def specs() -> None:
     table.add_column("description")
     for spec in found:
         table.add_row(spec.name, spec.description)
-    Console().print(table)
+    console.print(table)
 
 
 def predict(system_run: str = typer.Argument(..., help="A dataset-seed run id (full or short) of a trained system."),
@@ -43,7 +43,6 @@ def predict(system_run: str = typer.Argument(..., help="A dataset-seed run id (f
 
     manifest = load_manifest(tracking_uri, system_run)
     conversations = read_inputs(input_path)
-    console = Console()
     with progress_bar(console) as progress:
         predictions = run_predict(manifest, conversations, Cache(cache_dir), progress)
     if not predictions:
@@ -62,11 +61,9 @@ def load_manifest(tracking_uri: str | None, run: str) -> dict[str, Any]:
 
     from erc_bench.recipe.predict import SYSTEM_ARTIFACT
     from erc_bench.report.compare import resolve_run_id
-    from erc_bench.report.tracking import default_tracking_uri
-    from erc_bench.report.tracking_check import check_tracking_uri
+    from erc_bench.report.tracking_check import resolve_tracking_uri
 
-    uri = tracking_uri or default_tracking_uri()
-    check_tracking_uri(uri)
+    uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri)
     run_id = resolve_run_id(client, run)
     try:
@@ -84,17 +81,15 @@ def load_manifest(tracking_uri: str | None, run: str) -> dict[str, Any]:
         return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def print_comparison(console: Console, side_a: str, side_b: str, stage: str | None, split: str, dataset: str | None,
+def print_comparison(console: Any, side_a: str, side_b: str, stage: str | None, split: str, dataset: str | None,
                      method: str, resamples: int, fmt: str, tracking_uri: str | None) -> None:
     """Runs or systems (experiment names) on either side; text for people, JSON for scripts."""
     from mlflow.tracking import MlflowClient
 
     from erc_bench.report.compare import compare_runs, compare_systems, is_system
-    from erc_bench.report.tracking import default_tracking_uri
-    from erc_bench.report.tracking_check import check_tracking_uri
+    from erc_bench.report.tracking_check import resolve_tracking_uri
 
-    uri = tracking_uri or default_tracking_uri()
-    check_tracking_uri(uri)
+    uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri)
     systems = [is_system(client, side) for side in (side_a, side_b)]
     if any(systems) and not all(systems):

@@ -51,5 +51,6 @@ class ExecutionSection(BaseModel):
             raise ValueError("expected 'auto', 'local', 'ray://host:port' or 'host:port'")
         return value.strip()
 
-    def step(self, namespace_step: Literal["asr", "speech_embeddings"]) -> StepExecution:
-        return self.asr if namespace_step == "asr" else self.speech_embeddings
+    def step(self, kind: str) -> StepExecution:
+        """The settings for a component kind's step: ``asr`` for ASR, ``speech_embeddings`` for speech encoders."""
+        return self.asr if kind == "asr" else self.speech_embeddings

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from erc_bench.core.devices import resolve_device  # noqa: F401 - the trainers' device choice
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS
 from erc_bench.recipe import distributed
@@ -127,13 +126,15 @@ def _shuffler(kind: Shuffle, seed: int) -> Callable[[int], Sequence[int]]:
 
 
 def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Collate, ctx: StageContext,
-        keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy"
-        ) -> tuple[StageResult, nn.Module]:
+        keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy",
+        evaluate_splits: Sequence[str] = SPLITS) -> tuple[StageResult, nn.Module]:
     """Train ``model`` on ``items['train']`` with ``ctx.settings``; select the epoch by validation ``select_on``.
 
     Returns the result (metrics, predictions and, unless ``keep_features`` is
-    False, features of every split with the selected weights) and the model
-    holding those weights.
+    False, features of ``evaluate_splits`` with the selected weights) and the
+    model holding those weights. Pre-training passes no splits: it keeps only
+    the selected weights and the history, and a pass over its whole corpus
+    would cost one more forward pass of the encoder for nothing.
     """
     if not items.get("train"):
         raise UserError(f"{stage}: no training utterances (all missing, unlabelled, or an empty train split)")
@@ -190,7 +191,7 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
     model.load_state_dict(best_state)
     result = StageResult(stage=stage, labels=list(labels), metrics={}, predictions={}, confusion={}, features={},
                          best_epoch=best_epoch, history=history, state_dict=best_state)
-    for split in SPLITS:  # the only place test items are evaluated: once, with the selected weights
+    for split in evaluate_splits:  # the only place test items are evaluated: once, with the selected weights
         if not items.get(split):
             continue
         ev = evaluate(model, items[split], collate, cfg.batch_size)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -61,7 +61,6 @@ class UpdatePlan:
             self.optimiser, lambda update: lr_factor(update, self.total_updates, warmup, cfg.schedule))
         self.precision = resolve_precision(cfg.precision, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
-        self.last_grad_norm: float | None = None
 
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:
@@ -84,8 +83,7 @@ class UpdatePlan:
 
         self.scaler.unscale_(self.optimiser)
         if self.cfg.max_grad_norm is not None:
-            norm = torch.nn.utils.clip_grad_norm_(self.parameters, self.cfg.max_grad_norm)
-            self.last_grad_norm = float(norm)
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.cfg.max_grad_norm)
         self.scaler.step(self.optimiser)
         self.scaler.update()
         self.scheduler.step()
@@ -106,15 +104,3 @@ class EarlyStop:
         """Record an epoch; True when training should stop."""
         self.stale = 0 if improved else self.stale + 1
         return self.patience is not None and self.stale >= self.patience
-
-
-def update_groups(batches: list[Any], accumulate: int) -> list[list[Any]]:
-    """Consecutive micro-batches that make one optimiser update each."""
-    return [batches[i:i + accumulate] for i in range(0, len(batches), accumulate)]
-
-
-def describe(plan: UpdatePlan) -> dict[str, Any]:
-    """The settings a run actually used (precision resolved), for the tracker."""
-    cfg = plan.cfg
-    return {"precision": plan.precision, "grad_accum_steps": cfg.grad_accum_steps, "schedule": cfg.schedule,
-            "warmup_ratio": cfg.warmup_ratio, "max_grad_norm": cfg.max_grad_norm, "updates": plan.total_updates}

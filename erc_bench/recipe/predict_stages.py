@@ -17,12 +17,14 @@ import numpy as np
 import torch
 
 from erc_bench.core.cache import Cache
+from erc_bench.core.devices import resolve_device
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, Utterance
 from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import Spec
-from erc_bench.recipe.loop import Batch, resolve_device, run_batch
+from erc_bench.recipe.loop import Batch, run_batch
 from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipe.stages import _width
 
 _FINAL_ORDER = ("stage3-fusion", "joint-fusion", "stage2-text", "stage2-speech", "stage1-text", "stage1-speech")
 _BATCH = 16
@@ -181,8 +183,3 @@ class SystemRunner:
                     logits[uid] = batch_logits[n].float().cpu().numpy()
                     features[uid] = batch_features[n].float().cpu().numpy()
 
-
-def _width(table: dict[str, np.ndarray]) -> int:
-    if not table:
-        raise UserError("no utterance has the inputs this system needs (text and/or audio)")
-    return int(next(iter(table.values())).shape[-1])

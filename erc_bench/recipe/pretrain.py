@@ -221,7 +221,8 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
 
     with epoch_listener(on_epoch):
         result, model = fine_tune_text(encoder, corpus, texts, settings, section.seed, device, stage=PRETRAIN_STAGE,
-                                       keep_features=False, select_on="accuracy", shuffle="torch")
+                                       keep_features=False, select_on="accuracy", shuffle="torch",
+                                       evaluate_splits=())
     history = [{key: record[key] for key in ("epoch", "train_loss", "val_accuracy")} for record in result.history]
     return model, {"val_accuracy": history[result.best_epoch - 1]["val_accuracy"], "best_epoch": result.best_epoch,
                    "history": history, "n_train": len(corpus.splits["train"]),

@@ -172,7 +172,7 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
 
     connect(execution)
     _quiet_ray_data()
-    step: StepExecution = execution.asr if kind == "asr" else execution.speech_embeddings
+    step = execution.step(kind)  # the [execution] sub-section of this component kind
     flat = [pair for chunk in chunks for pair in chunk]
     items, index = [], 0
     for chunk in chunks:

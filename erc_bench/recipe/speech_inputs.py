@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 ProgressLike = Any  # rich.progress.Progress or ProgressCallback
 RowObserver = Callable[[list[dict[str, Any]]], None]  # Ray rows as they arrive: index, status, node, pid
+# (the Ray pipeline imports this alias; it must not import the pipeline, which imports Ray's bits lazily)
 TRANSCRIPT_NAMESPACE = "transcripts"
 EMBEDDING_NAMESPACE = "speech-embeddings"
 _MIN_CHUNK = 16

@@ -61,7 +61,7 @@ class SeedRun:
                     self._log_epoch(name, record)
             logged = run_log.log_stage(self.tracker, self.seed_log, result,
                                        {"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
-                                        "n_missing": getattr(result, "n_missing", 0)},
+                                        "n_missing": result.n_missing},
                                        cached, self._predictions_csv(result), log_history=False)
         self.tracker.log_metrics(run_log.parent_stage_metrics(logged))
         self.results.append((result, cached))

@@ -28,7 +28,7 @@ Stage III and joint training, which feed no further stage).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.capabilities import LabelledClassifier, PartiallyTrainable, ReportsLayerWeights
@@ -141,8 +141,8 @@ def _finish(result: StageResult, missing: dict[str, list[str]], unlabelled: dict
 
 def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
                    seed: int, device: Any = "auto", progress: Any = None, stage: str = "stage1-text",
-                   keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy"
-                   ) -> tuple[StageResult, Any]:
+                   keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy",
+                   evaluate_splits: Sequence[str] = SPLITS) -> tuple[StageResult, Any]:
     """Fine-tune ``encoder.build_classifier(len(data.labels))``; returns the result and the selected classifier.
 
     The LLM-guided pre-training uses this directly (silver-labelled corpus, no
@@ -168,7 +168,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=([texts[uid] for uid, _ in items],))
 
     result, model = fit(stage, model, _flatten(conversations), collate, ctx, keep_features=keep_features,
-                        select_on=select_on, shuffle=shuffle)
+                        select_on=select_on, shuffle=shuffle, evaluate_splits=evaluate_splits)
     return _finish(result, missing, unlabelled), model
 
 
@@ -296,4 +296,7 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
 
 
 def _width(table: dict[str, np.ndarray]) -> int:
+    """Feature width of a table of per-utterance vectors (training and ``predict`` both ask it)."""
+    if not table:
+        raise UserError("no utterance has the inputs this system needs (text and/or audio)")
     return int(next(iter(table.values())).shape[-1])

@@ -105,17 +105,18 @@ def collect(uri: str, experiment: str | None = None) -> ReportData:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # dozens of tiny downloads: no bars
     client = MlflowClient(tracking_uri=uri)
     exp = _pick_experiment(client, experiment, uri)
-    runs = client.search_runs([exp.experiment_id], f"tags.`{names.RUN_KIND_TAG}` = '{names.SEED_RUN_KIND}'",
+    runs = client.search_runs([exp.experiment_id], names.finished_seed_runs_filter(),
                               order_by=["attributes.start_time DESC"], max_results=5000)
     newest: dict[tuple[str, str, str], Any] = {}
     for run in runs:  # newest first: the first seen per key wins
         tags = run.data.tags
-        key = (tags.get(names.SYSTEM_TAG, "?"), tags.get(names.DATASET_TAG, "?"), tags.get(names.SEED_TAG, "0"))
-        newest.setdefault(key, run)
+        key = (tags.get(names.SYSTEM_TAG, "?"), tags.get(names.SYSTEM_DIGEST_TAG, ""), tags.get(names.DATASET_TAG, "?"),
+               tags.get(names.SEED_TAG, "0"))
+        newest.setdefault(key, run)  # one run per configuration and seed, as the leaderboard counts them
     if not newest:
         raise UserError(f"experiment '{exp.name}' at {uri} has no finished dataset-seed runs")
     views = []
-    for (system, dataset, seed), run in newest.items():
+    for (system, _digest, dataset, seed), run in newest.items():
         view = SeedView(run.info.run_id, system, dataset, int(seed), run.info.start_time or 0)
         children = client.search_runs([exp.experiment_id], f"tags.`{names.PARENT_RUN_TAG}` = '{run.info.run_id}'")
         for child in children:

@@ -20,7 +20,7 @@ from typing import Any
 
 from erc_bench.core.errors import UserError
 from erc_bench.report.leaderboard import STAGE_ORDER
-from erc_bench.report.tracking import DATASET_TAG, PARENT_RUN_TAG, SEED_TAG, STAGE_TAG
+from erc_bench.report.tracking import DATASET_TAG, PARENT_RUN_TAG, SEED_TAG, STAGE_TAG, finished_seed_runs_filter
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _stage_run(client: Any, run_id: str, stage: str | None) -> Any:
     run_id = run.info.run_id
     if STAGE_TAG in run.data.tags:
         return run
-    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+    children = client.search_runs([run.info.experiment_id], f"tags.`{PARENT_RUN_TAG}` = '{run_id}'")
     by_stage = {c.data.tags.get(STAGE_TAG): c for c in children}
     if stage is not None:
         if stage not in by_stage:
@@ -143,7 +143,7 @@ def _system_runs(client: Any, experiment: str, dataset: str | None) -> dict[tupl
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise UserError(f"'{experiment}' is neither a run id nor an MLflow experiment (system) in the store")
-    runs = client.search_runs([found.experiment_id], "tags.`erc_bench.run_kind` = 'dataset-seed'",
+    runs = client.search_runs([found.experiment_id], finished_seed_runs_filter(),
                               order_by=["attributes.start_time ASC"], max_results=50_000)
     out: dict[tuple[str, int], str] = {}
     for run in runs:

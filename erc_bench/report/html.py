@@ -84,20 +84,18 @@ def _leaderboard(data: ReportData) -> str:
     rows = data.leaderboard
     if not rows:
         return "<p class=\"empty\">No rows.</p>"
-    cells, classes = [], []
-    for r in rows:
-        seeds = ", ".join(f"{s}: {v:.2f}" for s, v in sorted(r.seeds.items())) or "–"
-        score = f"{r.reference:.2f}" if r.reference is not None else f"{r.mean:.2f} ± {r.std:.2f} (n={len(r.seeds)})"
-        cells.append([r.dataset, r.system, r.stage, seeds, score, r.source])
-        classes.append("" if r.source == "measured" else "reference")
+    from erc_bench.report import leaderboard as lb
+
+    cells = [lb.cells(r) for r in rows]
+    classes = ["" if r.source == "measured" else "reference" for r in rows]
+    several = lb.multi_config_note(rows)
     note = ("<p class=\"meta\">Test weighted F1 %. Measured rows are this store's runs; grey italic rows are the "
-            "MERITS-L paper's Table I / II, for reference only.</p>")
-    headers = ["dataset", "system", "stage", "per seed", "mean ± std", "source"]
+            "MERITS-L paper's Table I / II, for reference only."
+            + (f" {_e(several)}" if several else "") + "</p>")
+    headers = lb.headers()
     out = note + _table(headers, cells, row_classes=classes)
     if all(c == "" for c in classes):  # no paper rows for these datasets: show the paper's own, apart
-        from erc_bench.report.leaderboard import reference_rows
-
-        paper = [[r.dataset, r.system, r.stage, "–", f"{r.reference:.2f}", r.source] for r in reference_rows()]
+        paper = [lb.cells(r) for r in lb.reference_rows()]
         out += (f"<p class=\"meta\">The paper reports no numbers for {_e(', '.join(data.datasets))}; its rows on "
                 "IEMOCAP, MELD and CMU-MOSI, for orientation:</p>"
                 + _table(headers, paper, row_classes=["reference"] * len(paper)))

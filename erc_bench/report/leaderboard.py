@@ -28,9 +28,9 @@ from erc_bench.report.tracking import (
     SEED_TAG,
     SYSTEM_DIGEST_TAG,
     SYSTEM_TAG,
+    finished_seed_runs_filter,
 )
 
-RUN_KIND = "dataset-seed"
 STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
                "final"]
 FORMATS = ("table", "csv", "json", "markdown")
@@ -122,10 +122,8 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
             raise UserError(f"no MLflow experiment named '{experiment}' at {uri}")
     if not experiments:
         return []
-    query = f"tags.`erc_bench.run_kind` = '{RUN_KIND}' and attributes.status = 'FINISHED'"
-    if dataset:
-        query += f" and tags.`erc_bench.dataset` = '{dataset}'"
-    runs = client.search_runs([e.experiment_id for e in experiments], filter_string=query, max_results=50000)
+    runs = client.search_runs([e.experiment_id for e in experiments], filter_string=finished_seed_runs_filter(dataset),
+                              max_results=50000)
     grouped: dict[tuple[str, str, str, str], Row] = {}
     started: dict[tuple[tuple[str, str, str, str], int], int] = {}
     for run in runs:
@@ -182,7 +180,8 @@ def multi_config_note(rows: list[Row]) -> str | None:
             "(MLflow tag erc_bench.system_digest).")
 
 
-def _cells(row: Row) -> list[str]:
+def cells(row: Row) -> list[str]:
+    """A row as shown in every format (the HTML report too)."""
     seeds = ", ".join(f"{s}: {v:.2f}" for s, v in sorted(row.seeds.items())) if row.seeds else "-"
     if row.reference is not None:
         score = f"{row.reference:.2f}"
@@ -194,8 +193,6 @@ def _cells(row: Row) -> list[str]:
 def headers(metric: str = "weighted_f1") -> list[str]:
     return ["dataset", "system", "stage", f"test {METRICS[metric]} % per seed", "mean ± std", "source"]
 
-
-HEADERS = headers()
 
 
 def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None:
@@ -216,7 +213,7 @@ def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None
     if fmt == "markdown":
         head = headers(metric)
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        lines += ["| " + " | ".join(_cells(r)) + " |" for r in rows]
+        lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
         note = multi_config_note(rows)
         return "\n".join(lines + ([f"\n{note}"] if note else [])) + "\n"
     if fmt == "table":
@@ -232,5 +229,5 @@ def rich_table(rows: list[Row], metric: str = "weighted_f1") -> Any:
         table.add_column(header)
     for r in rows:
         style = "dim italic" if r.source != "measured" else None
-        table.add_row(*_cells(r), style=style)
+        table.add_row(*cells(r), style=style)
     return table

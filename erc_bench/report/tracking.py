@@ -87,6 +87,13 @@ def pretrain_metric_name(*parts: str) -> str:
     return "/".join(("pretrain", *parts))
 
 
+def finished_seed_runs_filter(dataset: str | None = None) -> str:
+    """The MLflow search filter for finished dataset-seed runs (optionally of one dataset): what the
+    leaderboard, the report and ``compare`` read, so a crashed or still-running run shows in none of them."""
+    query = f"tags.`{RUN_KIND_TAG}` = '{SEED_RUN_KIND}' and attributes.status = 'FINISHED'"
+    return query + (f" and tags.`{DATASET_TAG}` = '{dataset}'" if dataset else "")
+
+
 def headline_name() -> str:
     """The parent run's headline metric: the final stage's test weighted F1."""
     return metric_name(HEADLINE_SPLIT, HEADLINE_METRIC)

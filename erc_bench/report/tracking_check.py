@@ -24,6 +24,16 @@ _DATABASES = {"postgresql", "mysql", "mssql"}
 _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 
 
+def resolve_tracking_uri(*candidates: str | None) -> str:
+    """The first URI given (command line, then spec), else the default store, checked before any work:
+    every command that reads or writes MLflow goes through here."""
+    from erc_bench.report.tracking import default_tracking_uri
+
+    uri = next((c for c in candidates if c), None) or default_tracking_uri()
+    check_tracking_uri(uri)
+    return uri
+
+
 def check_tracking_uri(uri: str, timeout: float = 5.0) -> None:
     """Raise ``UserError`` unless ``uri`` is usable: known scheme, existing folder, server answering."""
     problem = syntax_problem(uri)

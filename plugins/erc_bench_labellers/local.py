@@ -50,7 +50,7 @@ class HFLocalLabeller(CachedLabeller):
 
     def _model_id(self) -> str:
         """Labels are cached per model; a pinned revision is a different model."""
-        return self.params.model + (f"@{self.params.revision}" if self.params.revision else "")
+        return super()._model_id() + (f"@{self.params.revision}" if self.params.revision else "")
 
     def _load(self) -> tuple[Any, Any, Any]:
         if self._loaded is None:
