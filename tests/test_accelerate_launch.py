@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_distributed_training import _free_port
+from test_engine_tracking import _free_port
 from test_recipe_end_to_end import SPEC, write_tiny_corpus
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -215,14 +215,12 @@ def test_compare_short_ids_systems_and_json(cli, trained) -> None:
     assert code == 2 and "not one of each" in output
 
 
-def _logged_predictions(uri: str, run: object, stage: str, tmp: Path) -> dict[str, str]:
-    from mlflow.tracking import MlflowClient
+def _logged_predictions(uri: str, run: object, stage: str) -> dict[str, str]:
+    """What the run logged for its test split at ``stage`` (the predictions.csv that ``compare`` reads)."""
+    from erc_bench.report.compare import load_predictions
 
-    client = MlflowClient(tracking_uri=uri)
-    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
-    child = next(c for c in children if c.data.tags["erc_bench.stage"] == stage)
-    path = client.download_artifacts(child.info.run_id, "predictions.csv", str(tmp))
-    return {r["utterance_id"]: r["predicted"] for r in csv.DictReader(open(path))}
+    logged = load_predictions(uri, run.info.run_id, "test", stage).rows
+    return {uid: predicted for uid, (_, predicted) in logged.items()}
 
 
 def test_predict_reproduces_the_runs_own_predictions(cli, trained, tmp_path) -> None:
@@ -244,7 +242,7 @@ def test_predict_reproduces_the_runs_own_predictions(cli, trained, tmp_path) -> 
     predicted = list(csv.DictReader(out.open()))
     assert [r["utterance_id"] for r in predicted] == [r["utterance_id"] for r in rows if r["split"] == "test"]
     for stage in ("stage1-text", "stage1-speech", "stage2-text", "stage2-speech", "stage3-fusion"):
-        logged = _logged_predictions(trained.uri, run, stage, tmp_path)
+        logged = _logged_predictions(trained.uri, run, stage)
         column = "predicted" if stage == "stage3-fusion" else f"predicted_{stage}"
         assert {r["utterance_id"]: r[column] for r in predicted} == {u: logged[u] for u in logged
                                                                        if u in {r["utterance_id"] for r in predicted}}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from erc_bench.recipe.stages import fine_tune_text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ddp_worker import TINY_ENCODER  # noqa: E402
+from test_engine_tracking import _free_port  # noqa: E402
 from test_recipe_end_to_end import write_tiny_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,12 +46,6 @@ def _train(manifest: Path, training: dict) -> tuple[dict, dict[str, torch.Tensor
 def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> float:
     assert a.keys() == b.keys()
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow
