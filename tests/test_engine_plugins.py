@@ -41,11 +41,13 @@ def test_duplicate_name_names_both_sources(plugin_host, register_plugin) -> None
         register(_fusion("co-attention"))
 
     register_plugin("dupe", erc_bench_register_fusion_heads=erc_bench_register_fusion_heads)
-    with pytest.raises(PluginError) as err:
-        _ = plugin_host.registries
+    assert "concat" in plugin_host.registries["fusion_head"].names()  # the rest of the registry still works
+    with pytest.raises(PluginError) as err:  # a spec naming the clashed component stops, naming both packages
+        plugin_host.get("fusion_head", "co-attention")
     message = str(err.value)
-    assert "duplicate fusion_head 'co-attention'" in message
+    assert "fusion_head 'co-attention' is registered by two packages" in message
     assert "erc-bench" in message and "test-dupe" in message
+    assert [(k, n) for k, n, _ in plugin_host.component_failures()] == [("fusion_head", "co-attention")]
 
 
 def test_unknown_name_suggests_closest(plugin_host) -> None:
@@ -61,8 +63,9 @@ def test_class_without_params_is_rejected(plugin_host, register_plugin) -> None:
         register(type("NoParams", (), {"name": "no-params"}))
 
     register_plugin("bad", erc_bench_register_labellers=erc_bench_register_labellers)
-    with pytest.raises(PluginError, match="has no 'Params' model"):
-        _ = plugin_host.registries
+    assert "lexicon" in plugin_host.registries["labeller"].names()  # only the broken class is left out
+    with pytest.raises(PluginError, match="no-params' of plugin package test-bad .*has no 'Params' model"):
+        plugin_host.get("labeller", "no-params")
 
 
 def _fake_distribution(tmp_path: Path, module_body: str, name: str) -> None:
@@ -126,8 +129,9 @@ def test_class_missing_a_protocol_method_is_rejected_naming_it(plugin_host, regi
         register(type("Half", (), {"name": "half", "Params": _Params, "fingerprint": lambda self: "x"}))
 
     register_plugin("half", erc_bench_register_labellers=erc_bench_register_labellers)
+    assert "half" not in plugin_host.registries["labeller"].names()
     with pytest.raises(PluginError, match="does not implement the Labeller interface: missing label"):
-        _ = plugin_host.registries
+        plugin_host.get("labeller", "half")
 
 
 def test_engine_never_imports_a_builtin_plugin_package() -> None:

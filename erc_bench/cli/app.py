@@ -15,7 +15,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from erc_bench import __version__
 from erc_bench.cli.console import console, err_console
@@ -37,42 +36,33 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+DEBUG_ENV = "ERC_BENCH_DEBUG"
+
+
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
-                                       callback=_print_version)) -> None:
+                                       callback=_print_version),
+          debug: bool = typer.Option(False, "--debug", help="With an error, also print its traceback.")) -> None:
     """Eager --version: printed before Typer asks for a command; MLflow's INFO chatter silenced for every command,
     also where MLflow was imported (and set its level from the environment) before this module."""
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
-@app.command()
-def plugins() -> None:
-    """List every registered component, grouped by kind, with the package it came from."""
-    from erc_bench.core.plugin_host import host
-
-    h = host()
-    table = Table(title="erc-bench components")
-    for column in ("kind", "name", "package", "version", "plugin"):
-        table.add_column(column)
-    for kind, registry in h.registries.items():
-        for name in registry.names():
-            src = registry.entries[name].source
-            table.add_row(kind, name, src.package, src.version, src.plugin)
-    console.print(table)
-    for failure in h.failures:
-        err_console.print(f"[red]plugin failed to load[/red]: {escape(str(failure.source))}: {escape(failure.error)}")
-
-
+CONTRACT_CHECK_LABELS = 4  # validate reads no corpus; run checks with the dataset's own label count
 SpecArgument = typer.Argument(..., help="Benchmark spec: a TOML file or a shipped spec's name (erc-bench specs).")
 
 
 @app.command()
 def validate(spec: str = SpecArgument, overrides: list[str] | None = SetOption) -> None:
-    """Check a spec completely (structure, plugin names, each component's params) without running it."""
-    from erc_bench.core.shipped_specs import resolve_spec
+    """Check a spec completely without running it: structure, plugin names, each component's params, each
+    component's constructor, and the module contract of context models, fusion heads and speech heads."""
+    from erc_bench.core.contracts import construct_all
     from erc_bench.core.spec import component_slots, load_spec
 
-    loaded = load_spec(resolve_spec(spec), overrides)
+    loaded = load_spec(spec, overrides)
+    construct_all(loaded, CONTRACT_CHECK_LABELS)
     console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
                   f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
     for unset in loaded.unset_env:
@@ -91,7 +81,6 @@ def run(spec: str = SpecArgument,
         metrics: list[str] | None = typer.Option(None, "--metric", help="Also show this test metric in the "
                                                  "results table (ua, macro_f1, accuracy); repeatable.")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
-    from erc_bench.core.shipped_specs import resolve_spec
     from erc_bench.core.spec import load_spec, require_env
     from erc_bench.recipe.merits_l import run_benchmark
     from erc_bench.report.leaderboard import METRICS
@@ -101,7 +90,7 @@ def run(spec: str = SpecArgument,
     unknown = [m for m in metrics or [] if m not in METRICS]
     if unknown:
         raise UserError(f"--metric: unknown metric '{unknown[0]}'; choose from {', '.join(METRICS)}")
-    loaded = load_spec(resolve_spec(spec), overrides)
+    loaded = load_spec(spec, overrides)
     require_env(loaded)
     tracking_uri = resolve_tracking_uri(tracking_uri, loaded.spec.tracking.uri)
     from erc_bench.recipe import distributed
@@ -170,10 +159,11 @@ def _mount_commands() -> None:
     ``erc_bench_register_commands`` hook: a plugin that fails to load loses only
     its own commands, and ``erc-bench plugins`` says why.
     """
-    from erc_bench.cli import cache, pretrain, report, system
+    from erc_bench.cli import cache, plugins, pretrain, report, system
     from erc_bench.cli.data import data_app
     from erc_bench.core.plugin_host import host
 
+    plugins.register(app)
     cache.register(app)
     app.add_typer(data_app, name="data")
     pretrain.register(app)
@@ -193,6 +183,10 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
+        if os.environ.get(DEBUG_ENV) and exc.__cause__ is not None:
+            import traceback
+
+            traceback.print_exception(exc.__cause__)
         err_console.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Terminated as exc:

@@ -13,6 +13,16 @@ from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable
+class Fingerprinted(Protocol):
+    """A component that adds to its identity what its params cannot say (e.g. the digest of a checkpoint a
+    param points at). The engine's identity of a component (plugin, validated params, distribution, version
+    and, for a working-tree install, its sources' digest: ``erc_bench.core.code_identity``) is complete
+    without it; default: nothing added."""
+
+    def fingerprint(self) -> str: ...
+
+
+@runtime_checkable
 class Preflight(Protocol):
     """Checks its prerequisites (an API key, a server) before hours of other work; default: none."""
 

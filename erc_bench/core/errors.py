@@ -30,5 +30,9 @@ class PluginError(UserError):
     """Unknown component name, duplicate registration, or a plugin that failed to load."""
 
 
+class ComponentError(PluginError):
+    """A component's constructor (or its module's contract check) failed: names the slot, plugin and package."""
+
+
 class SecretError(UserError):
     """A secret is missing from the environment or was written into a spec."""

@@ -13,8 +13,13 @@ and is constructed as ``Component(params)`` with an instance of ``Params``.
 Heavy imports (torch, transformers, SDKs) happen inside methods.
 
 Optional abilities a component may add (a preflight check, a cost estimate,
-loading a checkpoint) are small Protocols in ``erc_bench.core.capabilities``;
-the engine asks ``isinstance(component, Capability)``, never for a param name.
+loading a checkpoint, a ``fingerprint()`` adding to its identity) are small
+Protocols in ``erc_bench.core.capabilities``; the engine asks
+``isinstance(component, Capability)``, never for a param name. A component's
+identity in cache keys and leaderboard digests (``erc_bench.core.code_identity``)
+is its plugin name, validated params, distribution and version, and for a
+working-tree install the digest of its sources, so no component has to say
+which code it is.
 """
 
 from __future__ import annotations
@@ -136,18 +141,12 @@ class ASR(Component, Protocol):
         """Transcribe 16 kHz mono float32 waveforms, in order."""
         ...
 
-    def fingerprint(self) -> str:
-        """Identifies model + options for the cache key."""
-        ...
-
 
 @runtime_checkable
 class Labeller(Component, Protocol):
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         """One outcome per text, in order: positive / negative / neutral, or an explicit failure."""
         ...
-
-    def fingerprint(self) -> str: ...
 
 
 @runtime_checkable
@@ -165,16 +164,12 @@ class TextEncoder(Component, Protocol):
         """A fine-tunable encoder with a classification head; hidden layer = utterance feature."""
         ...
 
-    def fingerprint(self) -> str: ...
-
 
 @runtime_checkable
 class SpeechEncoder(Component, Protocol):
     def encode(self, waveforms: list[np.ndarray]) -> list[np.ndarray]:
         """Frozen embeddings, one per waveform: shape (D,) or (layers, D)."""
         ...
-
-    def fingerprint(self) -> str: ...
 
 
 @runtime_checkable

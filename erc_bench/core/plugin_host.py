@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata as md
+import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from erc_bench.core import hookspecs
-from erc_bench.core.errors import PluginError
+from erc_bench.core.errors import ComponentError, PluginError
 from erc_bench.core.interfaces import KINDS, Component
 
 ENTRY_POINT_GROUP = "erc_bench"
@@ -66,33 +68,58 @@ def missing_members(cls: type, protocol: type) -> list[str]:
 
 @dataclass
 class Registry:
-    """Components of one kind, by name. Duplicates are rejected naming both sources."""
+    """Components of one kind, by name.
+
+    A class that fails its kind's contract (no ``name``, no ``Params``, a missing method) is kept out and
+    recorded in ``failed`` with the reason, so it breaks only itself; two loaded packages registering one
+    name are recorded in ``clashes``, and a spec that names such a component stops, naming both.
+    """
 
     kind: str
     entries: dict[str, Registered] = field(default_factory=dict)
+    failed: dict[str, LoadFailure] = field(default_factory=dict)
+    clashes: dict[str, tuple[Source, Source]] = field(default_factory=dict)
+    package_failures: list[LoadFailure] = field(default_factory=list)
 
     def add(self, cls: type, source: Source) -> None:
         name = getattr(cls, "name", None)
         if not isinstance(name, str) or not name:
-            raise PluginError(f"{source}: {self.kind} class {cls.__qualname__} has no string attribute 'name'")
+            self._fail(cls.__qualname__, source, f"{self.kind} class {cls.__qualname__} has no string attribute "
+                                                 "'name'")
+            return
         if getattr(cls, "Params", None) is None:
-            raise PluginError(f"{source}: {self.kind} '{name}' has no 'Params' model")
-        if name in self.entries:
-            first = self.entries[name].source
-            raise PluginError(f"duplicate {self.kind} '{name}': registered by {first} and again by {source}")
+            self._fail(name, source, f"{self.kind} '{name}' ({cls.__qualname__}) has no 'Params' model")
+            return
         missing = missing_members(cls, KINDS[self.kind].protocol)
         if missing:
-            raise PluginError(f"{source}: {self.kind} '{name}' ({cls.__qualname__}) does not implement the "
-                              f"{KINDS[self.kind].protocol.__name__} interface: missing {', '.join(missing)}")
+            self._fail(name, source, f"{self.kind} '{name}' ({cls.__qualname__}) does not implement the "
+                                     f"{KINDS[self.kind].protocol.__name__} interface: missing {', '.join(missing)}")
+            return
+        if name in self.entries:
+            self.clashes[name] = (self.entries[name].source, source)
+            return
         self.entries[name] = Registered(self.kind, name, cls, source)
 
+    def _fail(self, name: str, source: Source, reason: str) -> None:
+        self.failed[name] = LoadFailure(source, reason)
+
     def get(self, name: str) -> Registered:
+        if name in self.clashes:
+            first, second = self.clashes[name]
+            raise PluginError(f"{self.kind} '{name}' is registered by two packages: {first} and {second}; "
+                              "uninstall one of them")
         if name in self.entries:
             return self.entries[name]
+        if name in self.failed:
+            failure = self.failed[name]
+            raise PluginError(f"{self.kind} '{name}' of plugin package {failure.source.package} "
+                              f"{failure.source.version} failed to load: {failure.error}")
         known = sorted(self.entries)
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise PluginError(f"unknown {self.kind} '{name}'{hint} known: {', '.join(known) or '(none)'}")
+        broken = "".join(f"; plugin package {f.source.package} {f.source.version} failed to load "
+                         f"({f.error}), it may have provided '{name}'" for f in self.package_failures)
+        raise PluginError(f"unknown {self.kind} '{name}'{hint} known: {', '.join(known) or '(none)'}{broken}")
 
     def names(self) -> list[str]:
         return sorted(self.entries)
@@ -106,7 +133,6 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs.ComponentHooks)
         self.pm.add_hookspecs(hookspecs.CommandHooks)
         self.failures: list[LoadFailure] = []
-        self.registration_errors: list[str] = []
         self._sources: dict[int, Source] = {}
         self._registries: dict[str, Registry] | None = None
         if load_entry_points:
@@ -146,8 +172,8 @@ class PluginHost:
         return self._registries
 
     def _collect(self) -> dict[str, Registry]:
-        registries = {kind: Registry(kind) for kind in KINDS}
-        self.registration_errors = []
+        package_failures = list(self.failures)  # entry points that did not import: named by every "unknown"
+        registries = {kind: Registry(kind, package_failures=package_failures) for kind in KINDS}
         for kind, spec in KINDS.items():
             hook_caller = getattr(self.pm.hook, spec.hook)
             for impl in hook_caller.get_hookimpls():
@@ -158,11 +184,20 @@ class PluginHost:
 
                 try:
                     impl.function(register=register)
-                except PluginError:
-                    raise
                 except Exception as exc:  # noqa: BLE001 - a broken hook must not hide the others
-                    self.failures.append(LoadFailure(source, f"{type(exc).__name__}: {exc}"))
+                    failure = LoadFailure(source, f"{kind} hook: {type(exc).__name__}: {exc}")
+                    self.failures.append(failure)
+                    package_failures.append(failure)
         return registries
+
+    def component_failures(self) -> list[tuple[str, str, LoadFailure]]:
+        """(kind, name, failure) for every class left out, and every name two packages registered."""
+        out: list[tuple[str, str, LoadFailure]] = []
+        for kind, registry in self.registries.items():
+            out += [(kind, name, failure) for name, failure in sorted(registry.failed.items())]
+            out += [(kind, name, LoadFailure(second, f"name clash: '{name}' is also registered by {first}"))
+                    for name, (first, second) in sorted(registry.clashes.items())]
+        return out
 
     def register_commands(self, app: Any) -> None:
         """Let every plugin add its CLI commands; one that raises is recorded and loses only its own commands."""
@@ -196,13 +231,70 @@ def reset_host() -> None:
     _HOST = None
 
 
-def build(kind: str, plugin: str, params: dict[str, Any] | BaseModel | None = None,
-          plugin_host: PluginHost | None = None) -> Any:
-    """Instantiate a component from its registered class and params: a dict (validated here) or the
-    already validated ``Params`` a ``LoadedSpec`` carries (``loaded.params(key_path)``)."""
-    registered = (plugin_host or host()).get(kind, plugin)
-    if isinstance(params, registered.cls.Params):
-        return registered.cls(params)
+def validate_params(registered: Registered, params: dict[str, Any] | BaseModel | None) -> BaseModel:
+    """A component's ``Params`` from a spec's values, strictly: values are taken as a TOML/JSON document
+    would give them (a string is never a number, ``true`` is never ``1``), like the toolkit's own keys.
+    Raises pydantic's ``ValidationError``; ``load_spec`` turns it into ``file: key.path: message``."""
+    params_model: type[BaseModel] = registered.cls.Params
+    if isinstance(params, params_model):
+        return params
     if isinstance(params, BaseModel):
-        params = params.model_dump()
-    return registered.cls(registered.cls.Params(**(params or {})))
+        params = params.model_dump(mode="json")
+    return params_model.model_validate_json(json.dumps(params or {}, default=str), strict=True)
+
+
+def build(kind: str, plugin: str, params: dict[str, Any] | BaseModel | None = None,
+          plugin_host: PluginHost | None = None, slot: str | None = None) -> Any:
+    """Instantiate a component from its registered class and params: a dict (validated strictly here) or the
+    already validated ``Params`` a ``LoadedSpec`` carries (``loaded.params(key_path)``).
+
+    A constructor that raises becomes one ``ComponentError`` naming the spec slot, the plugin, its package
+    and version and the exception's message (the traceback stays as its cause, shown with ``--debug``).
+    What it was built from is remembered, for its identity in cache keys (``identity_of``).
+    """
+    registered = (plugin_host or host()).get(kind, plugin)
+    try:
+        validated = validate_params(registered, params)
+    except ValidationError as exc:
+        where = f"{slot}: " if slot else ""
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise PluginError(f"{where}{kind} '{plugin}' params.{loc}: {first['msg']}") from None
+    try:
+        component = registered.cls(validated)
+    except Exception as exc:  # noqa: BLE001 - any constructor failure is the plugin's, reported in one line
+        where = f"{slot}: " if slot else ""
+        raise ComponentError(f"{where}{kind} '{plugin}' ({registered.source.package} "
+                             f"{registered.source.version}) could not be constructed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+    _remember(component, (plugin, validated))
+    return component
+
+
+# what ``build`` made each component from; its identity is computed on first use (a ``fingerprint()`` may read a
+# checkpoint, and ``validate`` constructs components whose ``${VAR}`` paths are not set yet)
+_BUILT_FROM: weakref.WeakKeyDictionary[Any, tuple[str, BaseModel]] = weakref.WeakKeyDictionary()
+_BUILT_FROM_BY_ID: dict[int, tuple[str, BaseModel]] = {}
+
+
+def _remember(component: Any, made_from: tuple[str, BaseModel]) -> None:
+    try:
+        _BUILT_FROM[component] = made_from
+    except TypeError:  # not weak-referenceable or unhashable: keep it by id for the process
+        _BUILT_FROM_BY_ID[id(component)] = made_from
+
+
+def identity_of(component: Any) -> dict[str, Any]:
+    """A built component's identity for cache keys: plugin, validated params, code (distribution, version,
+    sources' digest for a working-tree install) and its ``fingerprint()`` if it has one. A component
+    constructed by hand rather than by ``build`` is identified by its class's name, code and fingerprint."""
+    from erc_bench.core.code_identity import component_identity
+
+    try:
+        found = _BUILT_FROM.get(component)
+    except TypeError:
+        found = None
+    found = found or _BUILT_FROM_BY_ID.get(id(component))
+    if found is not None:
+        return component_identity(found[0], found[1], component)
+    return component_identity(getattr(type(component), "name", type(component).__qualname__), None, component)

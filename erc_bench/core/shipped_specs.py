@@ -60,15 +60,20 @@ def shipped_specs() -> list[ShippedSpec]:
     return [ShippedSpec(p.relative_to(root).with_suffix("").as_posix(), p, _describe(p)) for p in found]
 
 
+def find_shipped(argument: str | Path) -> Path | None:
+    """The shipped spec named ``argument`` (``quickstart``, ``demo/joint``, ``quickstart.toml``), if any."""
+    name = str(argument).removesuffix(".toml").strip("/")
+    return next((spec.path for spec in shipped_specs() if spec.name == name), None)
+
+
 def resolve_spec(argument: str | Path) -> Path:
     """A spec file path as given, else the shipped spec of that name; neither is a one-line SpecError."""
     path = Path(argument).expanduser()
     if path.is_file():
         return path
-    name = str(argument).removesuffix(".toml").strip("/")
-    for spec in shipped_specs():
-        if spec.name == name:
-            return spec.path
+    shipped = find_shipped(argument)
+    if shipped is not None:
+        return shipped
     if path.suffix == ".toml" or "/" in str(argument) and path.parent.is_dir():
         raise SpecError(str(argument), "", "no such spec file")
     names = ", ".join(s.name for s in shipped_specs() if "/" not in s.name)

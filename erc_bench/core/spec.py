@@ -47,10 +47,13 @@ class LoadedSpec(BaseModel):
         """The validated params of the slot at ``key_path`` (``model.fusion_head``, ``datasets.0``, ...)."""
         return self.components[key_path]
 
-    def slot_identity(self, key_path: str) -> dict[str, Any]:
-        """Plugin name and validated params (defaults filled in) of a slot: the part of a cache key naming it."""
-        plugin = next(p for path, _, p, _ in component_slots(self.spec) if path == key_path)
-        return {"plugin": plugin, "params": self.components[key_path].model_dump(mode="json")}
+    def build(self, key_path: str) -> Any:
+        """Construct the component of the slot at ``key_path`` from its validated params (``plugin_host.build``:
+        a constructor that raises is one line naming the slot, plugin and package)."""
+        from erc_bench.core.plugin_host import build
+
+        kind, plugin = next((k, p) for path, k, p, _ in component_slots(self.spec) if path == key_path)
+        return build(kind, plugin, self.components[key_path], slot=key_path)
 
 
 # --------------------------------------------------------------------------- loading
@@ -103,6 +106,8 @@ def _first_error(exc: ValidationError, prefix: str, model: type[BaseModel] | Non
     loc = _loc_to_path(tuple(err["loc"]))
     path = f"{prefix}.{loc}" if prefix and loc else (prefix or loc)
     message = err["msg"].removeprefix("Value error, ")
+    if err["type"].endswith(("_type", "_parsing")) and "input" in err:
+        message += f" (got {err['input']!r})"
     if err["type"] == "extra_forbidden":
         message = "unknown key" + (did_you_mean(model, tuple(err["loc"])) if model is not None else "")
     elif err["type"] == "missing":
@@ -112,13 +117,16 @@ def _first_error(exc: ValidationError, prefix: str, model: type[BaseModel] | Non
 
 def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params: dict[str, Any],
                     plugin_host: PluginHost) -> BaseModel:
-    """Check a component name and its params against the component's own model."""
+    """Check a component name and its params against the component's own model, strictly (no bool-to-int or
+    string-to-number coercion, as for the toolkit's own keys)."""
+    from erc_bench.core.plugin_host import validate_params as validate_component_params
+
     try:
         registered = plugin_host.get(kind, ref_plugin)
     except PluginError as exc:
         raise SpecError(file, f"{key_path}.plugin", str(exc)) from None
     try:
-        return registered.cls.Params(**params)
+        return validate_component_params(registered, params)
     except ValidationError as exc:
         path, message = _first_error(exc, f"{key_path}.params", registered.cls.Params)
         raise SpecError(file, path, message) from None
@@ -182,18 +190,27 @@ def _read_toml(p: Path, file: str, seen: tuple[Path, ...] = ()) -> dict[str, Any
     if not isinstance(parent, str):
         raise SpecError(file, "extends", "must be a path to another spec")
     parent_path = (p.parent / parent).resolve()
+    if not parent_path.is_file():  # a shipped spec's name works here as everywhere a spec is asked for
+        from erc_bench.core.shipped_specs import find_shipped
+
+        shipped = find_shipped(parent)
+        if shipped is None:
+            raise SpecError(file, "extends", f"no such spec file or shipped spec: {parent} (looked for "
+                                             f"{parent_path}; shipped specs: erc-bench specs)")
+        parent_path = shipped.resolve()
     if parent_path in seen:
         raise SpecError(file, "extends", f"circular extends through {parent_path.name}")
-    if not parent_path.is_file():
-        raise SpecError(file, "extends", f"no such spec file: {parent_path}")
     return _merge(_read_toml(parent_path, str(parent_path), (*seen, p.resolve())), raw)
 
 
 def load_spec(path: str | Path, overrides: list[str] | None = None,
               plugin_host: PluginHost | None = None) -> LoadedSpec:
-    """Read, override, expand and validate a spec; raises SpecError on the first problem."""
+    """Read, override, expand and validate a spec (a file, or a shipped spec's name); raises SpecError on the
+    first problem."""
+    from erc_bench.core.shipped_specs import resolve_spec
+
     file = str(path)
-    raw = _read_toml(Path(path), file)
+    raw = _read_toml(resolve_spec(path), file)
     for assignment in overrides or []:
         apply_override(raw, assignment, file)
     unset: list[str] = []

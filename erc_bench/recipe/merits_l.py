@@ -23,10 +23,11 @@ from rich.console import Console
 
 from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
+from erc_bench.core.contracts import construct_all
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
-from erc_bench.core.plugin_host import build
+from erc_bench.core.plugin_host import build, identity_of
 from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
 from erc_bench.recipe import distributed
@@ -131,8 +132,10 @@ class MeritsL:
         self.resolved = run_log.resolved_spec(self.loaded)  # the leaderboard's identity of this system
         self.base_tags = environment_tags(self.device.type) | {SYSTEM_TAG: spec.benchmark.name,
                                                               SPEC_FILE_TAG: Path(self.loaded.path).name}
-        corpora = [build("dataset", e.plugin, self.loaded.params(f"datasets.{i}")).load()
-                   for i, e in enumerate(spec.datasets)]
+        corpora = [self.loaded.build(f"datasets.{i}").load() for i in range(len(spec.datasets))]
+        # every component is constructed, and every module's contract checked on a dummy batch, before any
+        # ASR, labelling or training: a broken plugin costs seconds, not the stages before it
+        construct_all(self.loaded, max(len(data.labels) for data in corpora))
         for data in corpora:
             refuse_duplicate_ids(data)
         if limit is not None:
@@ -140,7 +143,7 @@ class MeritsL:
             self.base_tags[LIMIT_TAG] = str(limit)
         if self._pretraining():
             assert spec.pretrain is not None
-            labeller = build("labeller", spec.pretrain.labeller.plugin, spec.pretrain.labeller.params)
+            labeller = self.loaded.build("pretrain.labeller")
             if isinstance(labeller, Preflight):
                 labeller.check_ready()
         return corpora
@@ -166,7 +169,7 @@ class MeritsL:
                                  "failed": result.n_failed}
         if not self.spec.model.use_pretrained_text:
             return text_ref
-        encoder = build("text_encoder", text_ref.plugin, text_ref.params)
+        encoder = self.loaded.build("model.text_encoder")
         if not isinstance(encoder, LoadsCheckpoint):
             raise UserError(f"model.text_encoder: '{text_ref.plugin}' cannot load the pre-training checkpoint "
                             "(it lacks checkpoint_params); set model.use_pretrained_text = false")
@@ -188,7 +191,8 @@ class MeritsL:
             RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
             DATASET_INDEX_TAG: str(index)}
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
-            self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type})
+            self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type}
+                                    | run_log.component_code_params(self.loaded))
             run_log.log_seed_start(self.tracker, self.loaded, self.problems)
             ctx = StageContext(data, self.spec.training.stage1, seed, self.device, self.progress)
             yield SeedRun(ctx, self.cache, self.tracker, self.spec.benchmark.name)
@@ -202,9 +206,9 @@ class MeritsL:
         out: dict[str, StageResult] = {}
         if "text" in model.modalities:
             assert text_ref is not None
-            encoder = build("text_encoder", text_ref.plugin, text_ref.params)
+            encoder = build("text_encoder", text_ref.plugin, text_ref.params, slot="model.text_encoder")
             texts = inputs.texts
-            key_parts = {"encoder": encoder.fingerprint(), "texts": digest_text(canonical_json(texts))}
+            key_parts = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
             out["text"] = run.stage("stage1-text", cfg, key_parts, lambda c: stages.train_text_stage1(
                 encoder, c.data, texts, c.settings, c.seed, c.device, c.progress))
         if "speech" in model.modalities:
@@ -213,8 +217,8 @@ class MeritsL:
             key_parts = {"embeddings": digest_features(speech)}
             head = None
             if model.speech_head is not None:
-                head = build("speech_head", model.speech_head.plugin, self.loaded.params("model.speech_head"))
-                key_parts["head"] = self.loaded.slot_identity("model.speech_head")
+                head = self.loaded.build("model.speech_head")
+                key_parts["head"] = identity_of(head)
             out["speech"] = run.stage("stage1-speech", cfg, key_parts, lambda c: stages.train_speech_stage1(
                 speech, c.data, c.settings, c.seed, c.device, c.progress, head=head))
         return out
@@ -227,10 +231,8 @@ class MeritsL:
         out: dict[str, StageResult] = {}
         for modality, first in stage1.items():
             name = f"stage2-{modality}"
-            context = build("context_model", self.spec.model.context_model.plugin,
-                            self.loaded.params("model.context_model"))
-            key_parts = {"features": digest_features(first.features),
-                         "context": self.loaded.slot_identity("model.context_model")}
+            context = self.loaded.build("model.context_model")
+            key_parts = {"features": digest_features(first.features), "context": identity_of(context)}
             out[modality] = run.stage(name, self.spec.training.stage2, key_parts,
                                       lambda c, context=context, first=first, name=name: stages.train_context_stage2(
                                           context, first.features, c.data, c.settings, c.seed, c.device, c.progress,
@@ -244,10 +246,9 @@ class MeritsL:
 
         if len(stage2) < 2:
             return
-        fusion = build("fusion_head", self.spec.model.fusion_head.plugin, self.loaded.params("model.fusion_head"))
+        fusion = self.loaded.build("model.fusion_head")
         text, speech = stage2["text"].features, stage2["speech"].features
-        key_parts = {"text": digest_features(text), "speech": digest_features(speech),
-                     "fusion": self.loaded.slot_identity("model.fusion_head")}
+        key_parts = {"text": digest_features(text), "speech": digest_features(speech), "fusion": identity_of(fusion)}
         run.stage("stage3-fusion", self.spec.training.stage3, key_parts, lambda c: stages.train_fusion_stage3(
             fusion, text, speech, c.data, c.settings, c.seed, c.device, c.progress))
 
@@ -255,13 +256,10 @@ class MeritsL:
         """The paper's Fig. 4 baseline instead of Stages II and III: both trained end to end."""
         from erc_bench.recipe import stages
 
-        model = self.spec.model
-        context = build("context_model", model.context_model.plugin, self.loaded.params("model.context_model"))
-        fusion = build("fusion_head", model.fusion_head.plugin, self.loaded.params("model.fusion_head"))
+        context, fusion = self.loaded.build("model.context_model"), self.loaded.build("model.fusion_head")
         text, speech = stage1["text"].features, stage1["speech"].features
         key_parts = {"text": digest_features(text), "speech": digest_features(speech),
-                     "context": self.loaded.slot_identity("model.context_model"),
-                     "fusion": self.loaded.slot_identity("model.fusion_head")}
+                     "context": identity_of(context), "fusion": identity_of(fusion)}
         run.stage("joint-fusion", self.spec.training.stage3, key_parts, lambda c: stages.train_joint(
             context, fusion, text, speech, c.data, c.settings, c.seed, c.device, c.progress))
 

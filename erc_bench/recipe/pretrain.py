@@ -43,7 +43,7 @@ from erc_bench.core.interfaces import (
     Problem,
     Utterance,
 )
-from erc_bench.core.plugin_host import build
+from erc_bench.core.plugin_host import build, identity_of
 from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
 from erc_bench.report.tracking import (
@@ -151,7 +151,8 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
         if report:
             report(len(texts), len(texts))
     return SilverLabels(kept, texts, outcomes, problems + list(asr_problems), _corpus_digest(utterances),
-                        asr.fingerprint(), labeller.fingerprint(), labeller, len(utterances))
+                        canonical_json(identity_of(asr)), canonical_json(identity_of(labeller)), labeller,
+                        len(utterances))
 
 
 def _build_labeller(ref: ComponentRef, cache: Cache) -> Any:
@@ -251,7 +252,7 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
     encoder = build("text_encoder", text_encoder_ref.plugin, text_encoder_ref.params)
     training = section.model_dump(include={"epochs", "lr", "batch_size", "val_fraction", "seed", "max_items"})
     key = Cache.key(NAMESPACE, text_encoder_ref.plugin,
-                    {"encoder": encoder.fingerprint(), "asr": silver.asr_fingerprint,
+                    {"encoder": identity_of(encoder), "asr": silver.asr_fingerprint,
                      "labeller": silver.labeller_fingerprint, "training": training},
                     digest_text(canonical_json([silver.corpus_digest, data])))
     summary = cache.get_json(NAMESPACE, key)

@@ -2,7 +2,7 @@
 
 The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
 
-* key every result by (component fingerprint, audio content digest: the file's
+* key every result by (component identity, audio content digest: the file's
   SHA-256 plus the clip offsets), so a rerun, or another spec sharing the same
   component, computes nothing;
 * stream: only one chunk of decoded audio is in memory at a time, never a corpus;
@@ -27,10 +27,11 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
-from erc_bench.core.cache import Cache
+from erc_bench.core.cache import Cache, canonical_json
 from erc_bench.core.capabilities import Batched
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
+from erc_bench.core.plugin_host import identity_of
 from erc_bench.core.progress import as_callback
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -53,7 +54,7 @@ def _chunk_size(component: Any) -> int:
 def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, lookup: Callable[[str], Any],
           results: dict[str, Any], problems: list[Problem]) -> list[tuple[Utterance, str]]:
     """Fill ``results`` from the cache; return (utterance, key) still to compute, shortest first."""
-    fingerprint = component.fingerprint()
+    fingerprint = canonical_json(identity_of(component))  # plugin, params, code (and its own fingerprint)
     pending: list[tuple[float, int, Utterance, str]] = []
     for order, utt in enumerate(utterances):
         if utt.audio is None:

@@ -25,8 +25,9 @@ from erc_bench.recipe.training_events import epoch_listener
 from erc_bench.report import run_log
 from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG, Tracker
 
-STAGE_KEY_FORMAT = 2
-"""Bumped when what goes into a stage key changes. 2: component params as validated (defaults filled in);
+STAGE_KEY_FORMAT = 3
+"""Bumped when what goes into a stage key changes. 3: each component's code (distribution, version, sources' digest
+for a working-tree install) is part of its identity; 2: component params as validated (defaults filled in);
 1 (unversioned): as written in the spec. Older stage entries are never read again (the README's migration note)."""
 
 

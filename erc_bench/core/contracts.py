@@ -1,0 +1,199 @@
+"""The module contracts of the kinds that build torch modules, checked on a dummy batch before any work.
+
+A context model, a fusion head or a speech head that returns the wrong shape
+would otherwise fail an epoch into training (or, worse, train on padding) with
+an ``IndexError`` deep in the loop that names no plugin. ``check_module`` builds
+the component's module for small sizes, runs one forward pass in eval mode and
+checks what the training loop relies on:
+
+* context model: ``forward(x [B,T,D] float32, mask [B,T] bool) -> (logits [B,T,C], features [B,T,H])``
+  with ``module.feature_dim == H``;
+* fusion head: ``forward(text [B,T,Dt], speech [B,T,Ds], mask [B,T] bool) -> logits [B,T,C]``;
+* speech head: ``forward(x [B,D] or [B,L,D]) -> (logits [B,C], features [B,H])`` with ``feature_dim == H``;
+
+floating dtypes, finite values, and (for the conversation kinds) that changing
+the inputs at padded positions leaves every output at real positions unchanged.
+A violation is a ``ComponentError`` naming the plugin, its package, and the
+expected and actual shapes. The checks use their own random generator, so the
+global RNG state (and with it every seeded result) is untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from erc_bench.core.errors import ComponentError
+
+BATCH, STEPS, TEXT_DIM, SPEECH_DIM, LAYERS = 2, 5, 12, 10, 3
+REAL_LENGTHS = (5, 3)  # the second conversation is padded at its last two positions
+CHECKED_KINDS = ("context_model", "fusion_head", "speech_head")
+TOLERANCE = 1e-4
+
+
+def _who(kind: str, plugin: str, component: Any) -> str:
+    from erc_bench.core.code_identity import code_identity, describe_code
+
+    return f"{kind} '{plugin}' ({describe_code(code_identity(type(component)))})"
+
+
+def _fail(who: str, message: str) -> ComponentError:
+    return ComponentError(f"{who} breaks its module contract: {message}")
+
+
+def _shape(t: Any) -> str:
+    return f"[{', '.join(str(d) for d in t.shape)}]" if hasattr(t, "shape") else type(t).__name__
+
+
+def _expect(who: str, what: str, tensor: Any, expected: tuple[int, ...]) -> None:
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        raise _fail(who, f"{what}: expected a tensor of shape [{', '.join(map(str, expected))}], got "
+                         f"{type(tensor).__name__}")
+    if tuple(tensor.shape) != expected:
+        raise _fail(who, f"{what}: expected shape [{', '.join(map(str, expected))}], got {_shape(tensor)}")
+    if not tensor.is_floating_point():
+        raise _fail(who, f"{what}: expected a floating-point tensor, got {tensor.dtype}")
+    if not bool(torch.isfinite(tensor).all()):
+        raise _fail(who, f"{what}: non-finite values (nan or inf) on a finite input")
+
+
+def _pair(who: str, output: Any, what: str) -> tuple[Any, Any]:
+    if not isinstance(output, tuple | list) or len(output) != 2:
+        raise _fail(who, f"{what} must return (logits, features), got {type(output).__name__}"
+                         f"{' ' + _shape(output) if hasattr(output, 'shape') else ''}")
+    return output[0], output[1]
+
+
+def _feature_dim(who: str, module: Any) -> int:
+    dim = getattr(module, "feature_dim", None)
+    if not isinstance(dim, int) or dim <= 0:
+        raise _fail(who, f"the built module needs an int attribute 'feature_dim' (got {dim!r})")
+    return dim
+
+
+def _conversation_batch(generator: Any, dims: tuple[int, ...]) -> tuple[list[Any], Any]:
+    import torch
+
+    mask = torch.zeros(BATCH, STEPS, dtype=torch.bool)
+    for b, length in enumerate(REAL_LENGTHS):
+        mask[b, :length] = True
+    inputs = [torch.randn(BATCH, STEPS, d, generator=generator) * mask.unsqueeze(-1) for d in dims]
+    return inputs, mask
+
+
+def _padding_changed(inputs: list[Any], mask: Any, generator: Any) -> list[Any]:
+    """The same batch with large random values at padded positions (a contract-abiding model ignores them)."""
+    import torch
+
+    pad = (~mask).unsqueeze(-1)
+    return [x + pad * 100.0 * torch.randn(x.shape, generator=generator) for x in inputs]
+
+
+def _same_at_real(who: str, what: str, a: Any, b: Any, mask: Any) -> None:
+    import torch
+
+    gap = float((a[mask] - b[mask]).abs().max()) if bool(mask.any()) else 0.0
+    if not torch.isfinite(torch.tensor(gap)) or gap > TOLERANCE:
+        raise _fail(who, f"{what} at real positions change when only padded positions change (max difference "
+                         f"{gap:.3g}); mask padded positions (mask is bool, True = a real utterance)")
+
+
+def check_module(kind: str, plugin: str, component: Any, num_labels: int) -> None:
+    """Build ``component``'s module for small sizes and check its contract; raises ComponentError."""
+    if kind not in CHECKED_KINDS:
+        return
+    import torch
+
+    who = _who(kind, plugin, component)
+    generator = torch.Generator().manual_seed(0)
+    try:
+        if kind == "context_model":
+            _check_context(who, component, num_labels, generator)
+        elif kind == "fusion_head":
+            _check_fusion(who, component, num_labels, generator)
+        else:
+            _check_speech_head(who, component, num_labels, generator)
+    except ComponentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of the plugin's code is reported as the plugin's
+        raise _fail(who, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _built(who: str, build: Any, *args: Any) -> Any:
+    import torch
+
+    module = build(*args)
+    if not isinstance(module, torch.nn.Module):
+        raise _fail(who, f"build(...) must return a torch.nn.Module, got {type(module).__name__}")
+    return module.eval()
+
+
+def _check_context(who: str, component: Any, num_labels: int, generator: Any) -> None:
+    import torch
+
+    module = _built(who, component.build, TEXT_DIM, num_labels)
+    hidden = _feature_dim(who, module)
+    inputs, mask = _conversation_batch(generator, (TEXT_DIM,))
+    with torch.no_grad():
+        logits, features = _pair(who, module(inputs[0], mask), "forward(x, mask)")
+        _expect(who, "logits", logits, (BATCH, STEPS, num_labels))
+        _expect(who, "features", features, (BATCH, STEPS, hidden))
+        logits2, features2 = _pair(who, module(_padding_changed(inputs, mask, generator)[0], mask),
+                                   "forward(x, mask)")
+    _same_at_real(who, "logits", logits, logits2, mask)
+    _same_at_real(who, "features", features, features2, mask)
+
+
+def _check_fusion(who: str, component: Any, num_labels: int, generator: Any) -> None:
+    import torch
+
+    module = _built(who, component.build, TEXT_DIM, SPEECH_DIM, num_labels)
+    inputs, mask = _conversation_batch(generator, (TEXT_DIM, SPEECH_DIM))
+    with torch.no_grad():
+        logits = module(*inputs, mask)
+        _expect(who, "logits of forward(text, speech, mask)", logits, (BATCH, STEPS, num_labels))
+        logits2 = module(*_padding_changed(inputs, mask, generator), mask)
+    _same_at_real(who, "logits", logits, logits2, mask)
+
+
+def _check_speech_head(who: str, component: Any, num_labels: int, generator: Any) -> None:
+    """Both embedding shapes are tried; a head may refuse one of them with a ``UserError`` at ``build`` (a
+    head over per-layer embeddings refuses pooled ones), but it must take at least one."""
+    import torch
+
+    from erc_bench.core.errors import UserError
+
+    refusals: list[str] = []
+    for layers in (None, LAYERS):
+        shape = (BATCH, SPEECH_DIM) if layers is None else (BATCH, layers, SPEECH_DIM)
+        stats = torch.zeros(shape[1:]), torch.ones(shape[1:])
+        try:
+            module = _built(who, component.build, layers, SPEECH_DIM, num_labels, *stats)
+        except UserError as exc:
+            refusals.append(str(exc))
+            continue
+        hidden = _feature_dim(who, module)
+        with torch.no_grad():
+            logits, features = _pair(who, module(torch.randn(shape, generator=generator)), "forward(x)")
+        _expect(who, f"logits for input {list(shape)}", logits, (BATCH, num_labels))
+        _expect(who, f"features for input {list(shape)}", features, (BATCH, hidden))
+    if len(refusals) == 2:
+        raise _fail(who, f"build refused both embedding shapes (D,) and (layers, D): {refusals[0]}")
+
+
+def construct_all(loaded: Any, num_labels: int) -> dict[str, Any]:
+    """Construct every component a spec names and check the module kinds' contracts: done at set-up, before
+    any ASR, labelling or training, so a constructor that raises or a module of the wrong shape costs
+    seconds. Returns the built components by slot (``model.fusion_head``, ``datasets.0``, ...)."""
+    from erc_bench.core.spec import component_slots
+
+    built: dict[str, Any] = {}
+    for key_path, kind, plugin, _ in component_slots(loaded.spec):
+        component = loaded.build(key_path)
+        try:
+            check_module(kind, plugin, component, num_labels)
+        except ComponentError as exc:
+            raise ComponentError(f"{key_path}: {exc}") from exc.__cause__
+        built[key_path] = component
+    return built
