@@ -5,6 +5,7 @@ and may move)::
 
     from erc_bench import hookimpl, Register, LabelOutcome      # write a plugin
     from erc_bench import load_spec, run_benchmark, build       # run a spec from Python
+    from erc_bench import check_component, run_tiny_spec       # test a plugin (docs/plugins.md)
 
 Names are resolved lazily, so ``import erc_bench`` stays cheap (no torch, no
 mlflow, no pydantic models built) and ``erc-bench --help`` stays fast.
@@ -59,6 +60,12 @@ _PUBLIC: dict[str, str] = {
     "DatasetEntry": "erc_bench.core.spec",
     "resolve_dataset_params": "erc_bench.report.datainfo",
     "host": "erc_bench.core.plugin_host",
+    "identity_of": "erc_bench.core.plugin_host",
+    "code_identity": "erc_bench.core.code_identity",
+    # testing a plugin (also as pytest fixtures: erc_bench_contract, erc_bench_tiny_run)
+    "check_component": "erc_bench.testing",
+    "tiny_spec": "erc_bench.testing",
+    "run_tiny_spec": "erc_bench.testing",
     # services plugins share
     "canonical_json": "erc_bench.core.cache",
     "digest_text": "erc_bench.core.cache",
@@ -76,6 +83,8 @@ _PUBLIC: dict[str, str] = {
     "MissingExtra": "erc_bench.core.extras",
     "DataError": "erc_bench.core.errors",
     "SecretError": "erc_bench.core.errors",
+    "PluginError": "erc_bench.core.errors",
+    "ComponentError": "erc_bench.core.errors",
     "redact_secrets": "erc_bench.core.secrets",
 }
 

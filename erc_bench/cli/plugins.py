@@ -82,7 +82,7 @@ def _type_name(annotation: Any) -> str:
 def new_plugin(name: str = typer.Argument(..., help="The package's name, e.g. 'erc-bench-tensor-fusion'."),
                out: Path = typer.Option(Path("."), "--out", help="Folder to create the package folder in.")) -> None:
     """Write a plugin package skeleton (a context model, a fusion head, a labeller, their tests) to start from."""
-    from erc_bench.core.plugin_template import write_plugin_package
+    from erc_bench.cli.plugin_template import write_plugin_package
 
     folder = write_plugin_package(name, out)
     console.print(f"wrote {folder}\nnext: pip install -e {folder} && pytest {folder / 'tests'}; "

@@ -107,6 +107,8 @@ def write_results_json(outcome: BenchmarkOutcome, path: Path) -> None:
                      "modality": STAGE_TITLES.get(str(row["stage"]), str(row["stage"])), "test_n": row["n"],
                      "test_weighted_f1": {str(s): v / 100 for s, v in wf1["seeds"].items()},
                      "validation_weighted_f1": {str(s): v for s, v in sorted(val.items())},
+                     "replayed_from_cache": {str(s.seed): s.cached for s in outcome.scores
+                                             if s.dataset == row["dataset"] and s.stage == row["stage"]},
                      "test_mean": float(wf1["mean"]) / 100, "test_std": float(wf1["std"]) / 100})
     document = {"experiment": outcome.experiment, "tracking_uri": outcome.tracking_uri,
                 "seconds": round(outcome.seconds, 2), "rows": rows}
