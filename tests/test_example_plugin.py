@@ -17,7 +17,7 @@ PRETRAIN = """
 [pretrain]
 corpus = { plugin = "demo-unlabelled" }
 asr = { plugin = "faster-whisper", params = { model = "base", beam_size = 1 } }
-labeller = { plugin = "keyword" }
+labeller = { plugin = "example-keyword" }
 epochs = 2
 batch_size = 8
 max_items = 16
@@ -25,17 +25,19 @@ max_items = 16
 
 
 @pytest.fixture(scope="module")
-def example_installed() -> None:
-    """pip-install the example package (as a user would) unless this environment already has it."""
-    try:
-        importlib.import_module("erc_bench_example")
-    except ImportError:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", str(EXAMPLE)], check=True)
-        importlib.invalidate_caches()
+def example_installed(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """pip-install the example package as a user would, into a folder of its own put on sys.path for these tests
+    (the test environment itself is left as it was)."""
+    target = tmp_path_factory.mktemp("example-site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
+                    str(EXAMPLE)], check=True)
+    sys.path.insert(0, str(target))
+    importlib.invalidate_caches()
     from erc_bench.core import plugin_host as plugins
 
     plugins.reset_host()
     yield
+    sys.path.remove(str(target))
     plugins.reset_host()
 
 
@@ -43,8 +45,15 @@ def test_example_plugin_is_listed_with_its_package(cli, example_installed) -> No
     code, output = cli(["plugins"])
     assert code == 0
     lines = {line.split("│")[2].strip(): line for line in output.splitlines() if line.count("│") >= 5}
-    assert "erc-bench-example-plugin" in lines["keyword"] and "labeller" in lines["keyword"]
-    assert "erc-bench-example-plugin" in lines["gated"] and "fusion_head" in lines["gated"]
+    assert "erc-bench-example-plugin" in lines["example-keyword"] and "labeller" in lines["example-keyword"]
+    assert "erc-bench-example-plugin" in lines["example-gated"] and "fusion_head" in lines["example-gated"]
+
+
+def test_example_components_pass_the_exported_contract_checks(example_installed) -> None:
+    from erc_bench import check_component
+
+    check_component("labeller", "example-keyword")
+    check_component("fusion_head", "example-gated", {"d_model": 8}, num_labels=7)
 
 
 def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_installed, tmp_path) -> None:
@@ -52,7 +61,7 @@ def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_insta
 
     manifest = write_tiny_corpus(tmp_path)
     spec = tmp_path / "example.toml"
-    text = SPEC.format(manifest=manifest, fusion="gated", fusion_params="d_model = 8")
+    text = SPEC.format(manifest=manifest, fusion="example-gated", fusion_params="d_model = 8")
     spec.write_text(text.replace('name = "tiny-e2e"', 'name = "example-plugin"').replace("seeds = [0, 1]",
                                                                                           "seeds = [0]") + PRETRAIN)
     uri = f"sqlite:///{tmp_path / 'example.db'}"
@@ -62,7 +71,7 @@ def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_insta
     experiment = client.get_experiment_by_name("example-plugin")
     runs = {r.data.tags.get("erc_bench.run_kind"): r for r in client.search_runs([experiment.experiment_id])}
     pretrain, seed_run = runs["pretrain"], runs["dataset-seed"]
-    assert pretrain.data.params["pretrain.labeller.plugin"] == "keyword"
-    assert seed_run.data.params["model.fusion_head.plugin"] == "gated"
+    assert pretrain.data.params["pretrain.labeller.plugin"] == "example-keyword"
+    assert seed_run.data.params["model.fusion_head.plugin"] == "example-gated"
     assert seed_run.data.tags["plugin.erc-bench-example-plugin"] == "0.1.0"
     assert 0.0 <= seed_run.data.metrics["stage3-fusion/test/weighted_f1"] <= 1.0

@@ -152,3 +152,32 @@ def test_editing_a_plugin_retrains_what_it_touches_and_replays_the_rest(tmp_path
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert all(r["replayed_from_cache"] == {"0": True} for r in rows)
     assert {r["stage"]: r["test_weighted_f1"] for r in rows} == {s: r["test_weighted_f1"] for s, r in after.items()}
+
+
+def test_new_plugin_writes_a_package_that_passes_its_own_tests(tmp_path) -> None:
+    """The starting package of ``erc-bench new-plugin``: lint-clean, installable by pip, and its tests (the
+    exported contract checks and a tiny end-to-end run) pass."""
+    import subprocess
+    import sys
+
+    made = erc_bench(["new-plugin", "tensor-fusion", "--out", str(tmp_path)], None, tmp_path)
+    assert made.returncode == 0, made.stderr
+    package = tmp_path / DIST
+    assert (package / "erc_bench_tensor_fusion" / "__init__.py").is_file()
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", "--select", "E,F,W,I,B,UP",
+                           "--line-length", "120", str(package)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+                    str(package)], check=True)
+    env = {**__import__("os").environ, "PYTHONPATH": str(site)}
+    listed = subprocess.run([sys.executable, "-m", "erc_bench.cli", "plugins"], env=env, capture_output=True,
+                            text=True)
+    for name in ("tensor-fusion-context", "tensor-fusion-fusion", "tensor-fusion-labeller"):
+        assert name in listed.stdout
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+                           env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert tests.returncode == 0, tests.stdout[-3000:]
+    assert "5 passed" in tests.stdout
+    again = erc_bench(["new-plugin", "tensor-fusion", "--out", str(tmp_path)], None, tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr

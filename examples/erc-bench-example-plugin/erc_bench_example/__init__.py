@@ -1,8 +1,13 @@
 """An example third-party erc-bench plugin.
 
 It registers, through the same ``erc_bench`` entry-point group as the
-built-ins, a labeller (``keyword``: silver labels from word lists) and a
-fusion head (``gated``: a learned per-utterance gate between text and speech).
+built-ins, a labeller (``example-keyword``: silver labels from word lists) and
+a fusion head (``example-gated``: a learned per-utterance gate between text and
+speech). Its names carry the package's prefix so that they never clash with
+the built-ins or with an author's own ``keyword`` labeller. Neither defines a
+``fingerprint()``: erc-bench identifies a component by its plugin name, params,
+package version and (for a working-tree install) its sources' digest. Its tests
+use erc-bench's pytest fixtures (``tests/``; ``docs/plugins.md``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from erc_bench import LabelOutcome, hookimpl
 class KeywordLabeller:
     """Labels a transcript by counting positive and negative keywords."""
 
-    name = "keyword"
+    name = "example-keyword"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -24,9 +29,6 @@ class KeywordLabeller:
 
     def __init__(self, params: Params) -> None:
         self.params = params
-
-    def fingerprint(self) -> str:
-        return f"keyword:{self.params.model_dump_json()}"
 
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         out = []
@@ -42,7 +44,7 @@ class KeywordLabeller:
 class GatedFusion:
     """fused = g * text + (1 - g) * speech, with g a sigmoid of both, then a linear classifier."""
 
-    name = "gated"
+    name = "example-gated"
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
