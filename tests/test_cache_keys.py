@@ -31,8 +31,14 @@ def test_loaded_spec_carries_validated_params_with_defaults(tmp_path) -> None:
     implicit, explicit, other = (load_spec(p) for p in _specs(tmp_path))
     assert implicit.params("model.context_model").model_dump() == {"hidden": 8, "heads": 2, "layers": 1,
                                                                     "dropout": 0.2}
-    assert implicit.slot_identity("model.context_model") == explicit.slot_identity("model.context_model")
-    assert implicit.slot_identity("model.context_model") != other.slot_identity("model.context_model")
+    from erc_bench import identity_of
+
+    def identity(loaded):  # noqa: ANN001, ANN202 - what a stage key holds of the context model
+        return identity_of(loaded.build("model.context_model"))
+
+    assert identity(implicit) == identity(explicit)
+    assert identity(implicit) != identity(other)
+    assert identity(implicit)["code"]["package"] == "erc-bench"
     assert set(implicit.components) == {"datasets.0", "model.text_encoder", "model.speech_encoder",
                                         "model.context_model", "model.fusion_head"}
 
