@@ -73,5 +73,7 @@ def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_insta
     pretrain, seed_run = runs["pretrain"], runs["dataset-seed"]
     assert pretrain.data.params["pretrain.labeller.plugin"] == "example-keyword"
     assert seed_run.data.params["model.fusion_head.plugin"] == "example-gated"
+    # installed from a folder (pip install PATH): its sources are part of its identity
+    assert seed_run.data.params["code.model.fusion_head"].startswith("erc-bench-example-plugin 0.1.0 (source ")
     assert seed_run.data.tags["plugin.erc-bench-example-plugin"] == "0.1.0"
     assert 0.0 <= seed_run.data.metrics["stage3-fusion/test/weighted_f1"] <= 1.0

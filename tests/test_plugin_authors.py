@@ -91,8 +91,9 @@ def test_entry_point_naming_a_missing_module_is_reported_not_unknown(tmp_path) -
     assert "plugin package failed to load" in listed.stderr and "No module named" in listed.stderr
     result = erc_bench(["validate", str(_tiny(tmp_path))], plugin, tmp_path)
     line = _one_error_line(result.stderr)
-    assert "unknown fusion_head 'tensor-fusion'" in line
-    assert "plugin package erc-bench-tensor-fusion 0.1.0 failed to load (ModuleNotFoundError" in line
+    assert "fusion_head 'tensor-fusion' is not registered: plugin package erc-bench-tensor-fusion 0.1.0 failed to " \
+           "load (ModuleNotFoundError" in line
+    assert "unknown" not in line
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -152,6 +153,16 @@ def test_editing_a_plugin_retrains_what_it_touches_and_replays_the_rest(tmp_path
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
     assert all(r["replayed_from_cache"] == {"0": True} for r in rows)
     assert {r["stage"]: r["test_weighted_f1"] for r in rows} == {s: r["test_weighted_f1"] for s, r in after.items()}
+    # the leaderboard keeps the two codes apart: each seed run's configuration digest and its code param
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("author-check").experiment_id],
+                              "tags.erc_bench.run_kind = 'dataset-seed'", order_by=["attributes.start_time ASC"])
+    digests = [r.data.tags["erc_bench.system_digest"] for r in runs]
+    assert len(digests) == 3 and digests[0] != digests[1] == digests[2]
+    codes = [r.data.params["code.model.fusion_head"] for r in runs]
+    assert codes[0].startswith("erc-bench-tensor-fusion 0.1.0 (source ") and codes[0] != codes[1] == codes[2]
 
 
 def test_new_plugin_writes_a_package_that_passes_its_own_tests(tmp_path) -> None:

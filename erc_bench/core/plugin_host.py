@@ -117,9 +117,12 @@ class Registry:
         known = sorted(self.entries)
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        broken = "".join(f"; plugin package {f.source.package} {f.source.version} failed to load "
-                         f"({f.error}), it may have provided '{name}'" for f in self.package_failures)
-        raise PluginError(f"unknown {self.kind} '{name}'{hint} known: {', '.join(known) or '(none)'}{broken}")
+        if self.package_failures:  # the likelier story: the package that provides it did not load
+            broken = "; ".join(f"plugin package {f.source.package} {f.source.version} failed to load ({f.error})"
+                               for f in self.package_failures)
+            raise PluginError(f"{self.kind} '{name}' is not registered: {broken}; fix or uninstall it "
+                              f"(erc-bench plugins){hint}; known: {', '.join(known) or '(none)'}")
+        raise PluginError(f"unknown {self.kind} '{name}'{hint} known: {', '.join(known) or '(none)'}")
 
     def names(self) -> list[str]:
         return sorted(self.entries)
