@@ -77,6 +77,9 @@ _PUBLIC: dict[str, str] = {
     "DataError": "erc_bench.core.errors",
     "SecretError": "erc_bench.core.errors",
     "redact_secrets": "erc_bench.core.secrets",
+    "guard_store": "erc_bench.core.sqlite_guard",  # check / restore a SQLite store of paid work (label store)
+    "backup_store": "erc_bench.core.sqlite_guard",
+    "journal_answers": "erc_bench.core.sqlite_guard",
 }
 
 __all__ = ["__version__", *_PUBLIC]

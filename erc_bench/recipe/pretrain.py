@@ -18,6 +18,7 @@ are excluded from training and counted, never silently dropped.
 
 from __future__ import annotations
 
+import logging
 import random
 import tempfile
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any
 
 from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.capabilities import (
+    BacksUpLabelStore,
     ChunkedLabelling,
     CostEstimating,
     KeepsLabelStore,
@@ -150,6 +152,10 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
             outcomes.extend(labeller.label(texts[start:start + chunk]))
         if report:
             report(len(texts), len(texts))
+        if isinstance(labeller, BacksUpLabelStore):  # a successful labelling run: rotate the store's backup
+            line = labeller.finish_labelling()
+            if line:
+                logging.getLogger("erc_bench.labellers").warning(line)
     return SilverLabels(kept, texts, outcomes, problems + list(asr_problems), _corpus_digest(utterances),
                         asr.fingerprint(), labeller.fingerprint(), labeller, len(utterances))
 
