@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
@@ -122,6 +123,7 @@ class MeritsL:
         spec = self.spec
         distributed.init_from_env()  # under accelerate launch / torchrun: join the process group first
         self.cache = distributed.process_cache(cache_dir)
+        self.cache.report = lambda line: self.console.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
         self.device = resolve_device(spec.benchmark.device)
         experiment = spec.tracking.experiment or spec.benchmark.name
         uri = tracking_uri or spec.tracking.uri
