@@ -28,6 +28,7 @@ from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build
+from erc_bench.core.printable import shown
 from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
 from erc_bench.recipe import distributed
@@ -38,6 +39,7 @@ from erc_bench.recipe.stage_result import StageResult
 from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
+from erc_bench.report.label_names import LABEL_NAMES_PARAM, label_names_note, renamed_labels
 from erc_bench.report.tracking import (
     DATASET_INDEX_TAG,
     DATASET_TAG,
@@ -179,6 +181,9 @@ class MeritsL:
         """Texts and frozen speech embeddings every seed shares; every defect is reported, none dropped."""
         inputs = prepare_inputs(self.spec, entry, data, self.cache, self.progress)
         self.outcome.problems[data.name] = list(data.problems) + inputs.problems
+        renamed = renamed_labels(data.labels)
+        if renamed:
+            self.console.print(f"{escape(data.name)}: {label_names_note(renamed)}", soft_wrap=True, highlight=False)
         _report_problems(self.console, data.name, self.outcome.problems[data.name])
         self.problems = self.outcome.problems[data.name]
         return inputs
@@ -191,6 +196,9 @@ class MeritsL:
             DATASET_INDEX_TAG: str(index)}
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
             self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type})
+            renamed = renamed_labels(data.labels)
+            if renamed:  # labels MLflow refuses in metric names: the names their per-class metrics carry
+                self.tracker.log_params({LABEL_NAMES_PARAM: canonical_json(renamed)})
             run_log.log_seed_start(self.tracker, self.loaded, self.problems)
             ctx = StageContext(data, self.spec.training.stage1, seed, self.device, self.progress)
             yield SeedRun(ctx, self.cache, self.tracker, self.spec.benchmark.name)
@@ -284,6 +292,10 @@ class MeritsL:
         run_log.log_benchmark_summary(self.tracker, self.loaded, self.seed_logs, self.base_tags)
 
 
+_FATE = {"empty-text": "kept (the text model reads an empty string; the speech model still hears the clip)"}
+"""What happens to an utterance with this kind of problem, where it is not 'skipped' (it is the default)."""
+
+
 def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:
     """Every defect is shown (counted per kind, first ids listed), never dropped silently."""
     if not problems:
@@ -292,5 +304,6 @@ def _report_problems(console: Console, dataset: str, problems: list[Problem]) ->
     for problem in problems:
         by_kind.setdefault(problem.kind, []).append(problem.item_id)
     for kind, ids in sorted(by_kind.items()):
-        shown = ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
-        console.print(f"[yellow]{dataset}[/yellow]: {len(ids)} x {kind} ({shown}) - skipped, logged to MLflow")
+        listed = ", ".join(shown(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
+        console.print(f"[yellow]{shown(dataset)}[/yellow]: {len(ids)} x {shown(kind)} ({listed}) - "
+                      f"{_FATE.get(kind, 'skipped')}, logged to MLflow", soft_wrap=True, highlight=False)

@@ -10,12 +10,12 @@ params, scores, plots and ``predictions.csv``.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import Any
 
 from erc_bench.core.cache import Cache
+from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.spec import StageTraining
 from erc_bench.recipe import distributed
 from erc_bench.recipe.context import StageContext
@@ -72,7 +72,7 @@ class SeedRun:
 
     def _predictions_csv(self, result: StageResult) -> str:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow(["split", "conversation_id", "position", "utterance_id", "gold", "predicted"])
         for split, rows in result.predictions.items():
             for utt_id, gold, pred in rows:
