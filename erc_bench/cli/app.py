@@ -134,8 +134,10 @@ def run(spec: str = SpecArgument,
     if output is not None:
         write_results_json(outcome, output)
         console.print(f"Results table written to {output}")
-    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); browse with "
-                  f"`mlflow ui --backend-store-uri {outcome.tracking_uri}`, rank with `erc-bench leaderboard`")
+    browse = (f"open {outcome.tracking_uri} in a browser" if outcome.tracking_uri.startswith(("http://", "https://"))
+              else f"browse with `mlflow ui --backend-store-uri {outcome.tracking_uri}`")
+    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); {browse}, "
+                  "rank with `erc-bench leaderboard`")
 
 
 @app.command()

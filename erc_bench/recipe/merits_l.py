@@ -131,6 +131,9 @@ class MeritsL:
         uri = tracking_uri or spec.tracking.uri
         self.tracker = Tracker(uri, experiment) if distributed.is_main() else distributed.SilentTracker(uri, experiment)
         self.outcome = BenchmarkOutcome(experiment=self.tracker.experiment, tracking_uri=self.tracker.uri)
+        if getattr(self.tracker, "closed_stale", 0):
+            self.console.print(f"closed {self.tracker.closed_stale} run(s) an earlier process left RUNNING "
+                               "(its tracking server or process died) as FAILED", highlight=False)
         run_log.setup_experiment(self.tracker, self.loaded)
         self.resolved = run_log.resolved_spec(self.loaded)  # the leaderboard's identity of this system
         self.base_tags = environment_tags(self.device.type) | {SYSTEM_TAG: spec.benchmark.name,

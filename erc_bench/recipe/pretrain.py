@@ -219,9 +219,10 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     def on_epoch(stage: str, record: dict[str, Any]) -> None:
         if stage != PRETRAIN_STAGE:
             return
-        if tracker is not None:
-            tracker.log_metrics({epoch_metric_name("train_loss"): record["train_loss"],
-                                 epoch_metric_name("val_accuracy"): record["val_accuracy"]}, step=record["epoch"])
+        if tracker is not None:  # inside the loop: a dead tracking server must not stop pre-training
+            log = getattr(tracker, "log_metrics_soft", tracker.log_metrics)
+            log({epoch_metric_name("train_loss"): record["train_loss"],
+                 epoch_metric_name("val_accuracy"): record["val_accuracy"]}, step=record["epoch"])
         if report:
             report(int(record["epoch"]), section.epochs)
 

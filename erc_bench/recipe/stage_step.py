@@ -68,7 +68,10 @@ class SeedRun:
         return result
 
     def _log_epoch(self, stage: str, record: dict[str, Any]) -> None:
-        self.tracker.log_metrics(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
+        """Called from inside the training loop: never raises (a tracking server that died costs the curve's
+        live view, not the training; the history is cached with the result and replayed on the rerun)."""
+        log = getattr(self.tracker, "log_metrics_soft", self.tracker.log_metrics)
+        log(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
 
     def _predictions_csv(self, result: StageResult) -> str:
         buffer = io.StringIO()
