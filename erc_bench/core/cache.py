@@ -420,10 +420,12 @@ class Cache:
     def _root_files(self, namespace: str | None) -> Iterator[Entry]:
         """Stores kept beside the namespaces (the SQLite label store): namespace = file stem, WAL files included."""
         for path in sorted(p for p in self.root.iterdir() if p.is_file() and not p.name.startswith(_TMP_PREFIX)):
-            if path.name.endswith(_SQLITE_SIDECARS) or (namespace and path.stem != namespace):
+            if path.name.endswith(_SQLITE_SIDECARS) or (namespace and path.stem != namespace) or \
+                    (path.suffix == ".keys" and path.with_suffix(".sqlite").exists()):  # a store's key journal
                 continue
-            size = sum(_size(s) for s in [path, *(path.with_name(path.name + x) for x in _SQLITE_SIDECARS)]
-                       if s.exists())
+            size = sum(_size(s) for s in [path, path.with_suffix(".keys"),
+                                          *(path.with_name(path.name + x) for x in _SQLITE_SIDECARS)]
+                       if s.exists() and (s == path or path.suffix == ".sqlite"))
             yield Entry(path.stem, path.name, path, size, path.stat().st_mtime, {"suffix": path.suffix})
 
     def usage(self) -> dict[str, tuple[int, int]]:
@@ -444,6 +446,8 @@ class Cache:
                 entry.path.unlink(missing_ok=True)
                 for sidecar in _SQLITE_SIDECARS:
                     entry.path.with_name(entry.path.name + sidecar).unlink(missing_ok=True)
+                if entry.path.suffix == ".sqlite":  # its key journal goes with it
+                    entry.path.with_suffix(".keys").unlink(missing_ok=True)
             entry.path.with_name(f"{entry.path.name}.meta.json").unlink(missing_ok=True)
             legacy = entry.path.with_name(f"{entry.key}.meta.json")  # older versions: one meta per key
             if not [p for p in entry.path.parent.glob(f"{entry.key}.*") if not p.name.endswith(".meta.json")]:
