@@ -86,6 +86,9 @@ _PUBLIC: dict[str, str] = {
     "PluginError": "erc_bench.core.errors",
     "ComponentError": "erc_bench.core.errors",
     "redact_secrets": "erc_bench.core.secrets",
+    "guard_store": "erc_bench.core.sqlite_guard",  # check / restore a SQLite store of paid work (label store)
+    "backup_store": "erc_bench.core.sqlite_guard",
+    "journal_answers": "erc_bench.core.sqlite_guard",
 }
 
 __all__ = ["__version__", *_PUBLIC]

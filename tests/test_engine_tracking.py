@@ -13,7 +13,8 @@ import pytest
 
 from erc_bench.report import leaderboard as lb
 from erc_bench.report.plots import confusion_png
-from erc_bench.report.tracking import RUN_KIND_TAG, Tracker, flatten
+from erc_bench.report.tracker import Tracker
+from erc_bench.report.tracking import RUN_KIND_TAG, flatten
 
 
 def _log_fake_benchmark(uri: str, system: str, scores: dict[int, float]) -> None:

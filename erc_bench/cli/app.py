@@ -67,6 +67,25 @@ def validate(spec: str = SpecArgument, overrides: list[str] | None = SetOption) 
                   f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
     for unset in loaded.unset_env:
         console.print(f"[yellow]note[/yellow]: {escape(unset)} is not set; `run` will need it")
+    _label_name_notes(loaded)
+
+
+def _label_name_notes(loaded) -> None:  # noqa: ANN001 - a LoadedSpec
+    """Datasets whose labels MLflow refuses in metric names: the names their per-class metrics will carry.
+    A corpus that cannot be loaded here (not downloaded yet) is `run`'s to report, not validate's."""
+    from erc_bench.core.plugin_host import build
+    from erc_bench.core.printable import shown
+    from erc_bench.report.label_names import label_names_note, renamed_labels
+
+    for i, entry in enumerate(loaded.spec.datasets):
+        try:
+            labels = build("dataset", entry.plugin, loaded.params(f"datasets.{i}")).load().labels
+        except Exception:  # noqa: BLE001, S112 - a missing corpus is not a spec error
+            continue
+        renamed = renamed_labels(labels)
+        if renamed:
+            console.print(f"[yellow]note[/yellow]: datasets.{i} ({shown(entry.plugin)}): "
+                          f"{shown(label_names_note(renamed))}", soft_wrap=True)
 
 
 @app.command()
@@ -104,8 +123,10 @@ def run(spec: str = SpecArgument,
     if output is not None:
         write_results_json(outcome, output)
         console.print(f"Results table written to {output}")
-    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); browse with "
-                  f"`mlflow ui --backend-store-uri {outcome.tracking_uri}`, rank with `erc-bench leaderboard`")
+    browse = (f"open {outcome.tracking_uri} in a browser" if outcome.tracking_uri.startswith(("http://", "https://"))
+              else f"browse with `mlflow ui --backend-store-uri {outcome.tracking_uri}`")
+    console.print(f"Logged to MLflow: {outcome.tracking_uri} (experiment '{outcome.experiment}'); {browse}, "
+                  "rank with `erc-bench leaderboard`")
 
 
 @app.command()
@@ -178,6 +199,7 @@ _mount_commands()
 def main() -> None:
     """Console entry point: user errors become one line and exit code 2; SIGTERM exits 143 after cleaning up."""
     from erc_bench.core.interrupts import Terminated, install
+    from erc_bench.core.printable import shown
 
     install()
     try:
@@ -187,7 +209,7 @@ def main() -> None:
             import traceback
 
             traceback.print_exception(exc.__cause__)
-        err_console.print(f"[red]error[/red]: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error[/red]: {shown(exc)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Terminated as exc:
         err_console.print(f"[red]stopped[/red]: {exc} received; runs in progress were closed as KILLED, "

@@ -1,4 +1,4 @@
-"""``erc-bench cache ls | du | clear``: look at and prune the artifact cache (mounted by the main CLI)."""
+"""``erc-bench cache ls | du | clear | verify``: look at and prune the artifact cache (mounted by the main CLI)."""
 
 from __future__ import annotations
 
@@ -58,6 +58,34 @@ def cache_clear(namespace: str | None = typer.Argument(None, help="Only this nam
     if not yes and not typer.confirm(f"Delete {what} in {cache.root}?"):
         raise typer.Exit(1)
     console.print(f"removed {cache.clear(namespace)} entries")
+
+
+@cache_app.command("verify")
+def cache_verify(repair: bool = typer.Option(False, "--repair", help="Quarantine damaged entries (the next run "
+                                             "recomputes them) and adopt older entries that load."),
+                 cache_dir: Path | None = CacheDirOption) -> None:
+    """Check every entry against its manifest (sizes and digests) and the label store's integrity.
+
+    Exit code 1 when damage is found and --repair was not given, so a scheduled check can alert."""
+    from rich.markup import escape
+
+    from erc_bench.core.sqlite_guard import check_label_stores
+
+    cache = _cache(cache_dir)
+    checked, damaged, legacy = cache.verify(repair=repair)
+    stores = check_label_stores(cache.root, repair=repair)
+    for line in damaged:
+        console.print(f"[red]damaged[/red] {escape(line)}" + (" -> quarantined" if repair else ""),
+                      soft_wrap=True)
+    for line in stores:
+        console.print(f"[red]label store[/red] {escape(line)}", soft_wrap=True)
+    note = (f"; {legacy} written before manifests " + ("(loaded and adopted)" if repair else
+                                                         "(they load; --repair adopts them)")) if legacy else ""
+    console.print(f"{checked} entries checked, {len(damaged)} damaged{note}; quarantine: "
+                  f"{cache.root / 'quarantine'}", soft_wrap=True)
+    if (damaged or stores) and not repair:
+        console.print("run `erc-bench cache verify --repair` to quarantine them; the next run recomputes them")
+        raise typer.Exit(1)
 
 
 def _human(size: int) -> str:

@@ -123,6 +123,14 @@ class KeepsLabelStore(Protocol):
 
 
 @runtime_checkable
+class BacksUpLabelStore(Protocol):
+    """A labeller whose store is backed up after a successful labelling run; returns a line worth showing
+    (e.g. how many questions were asked again because a damaged store lost their answers) or None."""
+
+    def finish_labelling(self) -> str | None: ...
+
+
+@runtime_checkable
 class ThreadBudgeted(Protocol):
     """A component whose CPU thread count is a setting: a Ray actor gives it the CPUs Ray reserved for the
     actor rather than letting it use the whole node's; default: the component's own choice."""

@@ -122,3 +122,12 @@ class Spec(_Strict):
     pretrain: PretrainSection | None = None
     tracking: TrackingSection = Field(default_factory=TrackingSection)
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
+
+    @field_validator("pretrain", mode="before")
+    @classmethod
+    def _disabled_pretrain_is_none(cls, value: Any) -> Any:
+        """``[pretrain] enabled = false`` switches pre-training off: its corpus, ASR and labeller are not needed
+        (a spec that extends one with pre-training only writes that line), so the section is dropped."""
+        if isinstance(value, dict) and value.get("enabled") is False:
+            return None
+        return value

@@ -153,5 +153,5 @@ class _ScratchOverlay(Cache):
         own = super().get_bytes(namespace, key, suffix)
         return own if own is not None else self.shared.get_bytes(namespace, key, suffix)
 
-    def get_dir(self, namespace: str, key: str) -> Path | None:
-        return super().get_dir(namespace, key) or self.shared.get_dir(namespace, key)
+    def get_dir(self, namespace: str, key: str, adopt: bool = True) -> Path | None:
+        return super().get_dir(namespace, key, adopt) or self.shared.get_dir(namespace, key, adopt)

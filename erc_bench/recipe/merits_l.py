@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
@@ -28,6 +29,7 @@ from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build, identity_of
+from erc_bench.core.printable import shown
 from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
 from erc_bench.recipe import distributed
@@ -38,6 +40,8 @@ from erc_bench.recipe.stage_result import StageResult
 from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
+from erc_bench.report.label_names import LABEL_NAMES_PARAM, label_names_note, renamed_labels
+from erc_bench.report.tracker import Tracker
 from erc_bench.report.tracking import (
     DATASET_INDEX_TAG,
     DATASET_TAG,
@@ -48,7 +52,6 @@ from erc_bench.report.tracking import (
     SEED_TAG,
     SPEC_FILE_TAG,
     SYSTEM_TAG,
-    Tracker,
     environment_tags,
 )
 
@@ -123,11 +126,15 @@ class MeritsL:
         spec = self.spec
         distributed.init_from_env()  # under accelerate launch / torchrun: join the process group first
         self.cache = distributed.process_cache(cache_dir)
+        self.cache.report = lambda line: self.console.print(f"[red]{escape(line)}[/red]", soft_wrap=True)
         self.device = resolve_device(spec.benchmark.device)
         experiment = spec.tracking.experiment or spec.benchmark.name
         uri = tracking_uri or spec.tracking.uri
         self.tracker = Tracker(uri, experiment) if distributed.is_main() else distributed.SilentTracker(uri, experiment)
         self.outcome = BenchmarkOutcome(experiment=self.tracker.experiment, tracking_uri=self.tracker.uri)
+        if getattr(self.tracker, "closed_stale", 0):
+            self.console.print(f"closed {self.tracker.closed_stale} run(s) an earlier process left RUNNING "
+                               "(its tracking server or process died) as FAILED", highlight=False)
         run_log.setup_experiment(self.tracker, self.loaded)
         self.resolved = run_log.resolved_spec(self.loaded)  # the leaderboard's identity of this system
         self.base_tags = environment_tags(self.device.type) | {SYSTEM_TAG: spec.benchmark.name,
@@ -180,6 +187,9 @@ class MeritsL:
         """Texts and frozen speech embeddings every seed shares; every defect is reported, none dropped."""
         inputs = prepare_inputs(self.spec, entry, data, self.cache, self.progress)
         self.outcome.problems[data.name] = list(data.problems) + inputs.problems
+        renamed = renamed_labels(data.labels)
+        if renamed:
+            self.console.print(f"{escape(data.name)}: {label_names_note(renamed)}", soft_wrap=True, highlight=False)
         _report_problems(self.console, data.name, self.outcome.problems[data.name])
         self.problems = self.outcome.problems[data.name]
         return inputs
@@ -193,6 +203,9 @@ class MeritsL:
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):
             self.tracker.log_params(self.loaded.raw | {"seed": seed, "device": self.device.type}
                                     | run_log.component_code_params(self.loaded))
+            renamed = renamed_labels(data.labels)
+            if renamed:  # labels MLflow refuses in metric names: the names their per-class metrics carry
+                self.tracker.log_params({LABEL_NAMES_PARAM: canonical_json(renamed)})
             run_log.log_seed_start(self.tracker, self.loaded, self.problems)
             ctx = StageContext(data, self.spec.training.stage1, seed, self.device, self.progress)
             yield SeedRun(ctx, self.cache, self.tracker, self.spec.benchmark.name)
@@ -280,6 +293,10 @@ class MeritsL:
         run_log.log_benchmark_summary(self.tracker, self.loaded, self.seed_logs, self.base_tags)
 
 
+_FATE = {"empty-text": "kept (the text model reads an empty string; the speech model still hears the clip)"}
+"""What happens to an utterance with this kind of problem, where it is not 'skipped' (it is the default)."""
+
+
 def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:
     """Every defect is shown (counted per kind, first ids listed), never dropped silently."""
     if not problems:
@@ -288,5 +305,6 @@ def _report_problems(console: Console, dataset: str, problems: list[Problem]) ->
     for problem in problems:
         by_kind.setdefault(problem.kind, []).append(problem.item_id)
     for kind, ids in sorted(by_kind.items()):
-        shown = ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
-        console.print(f"[yellow]{dataset}[/yellow]: {len(ids)} x {kind} ({shown}) - skipped, logged to MLflow")
+        listed = ", ".join(shown(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
+        console.print(f"[yellow]{shown(dataset)}[/yellow]: {len(ids)} x {shown(kind)} ({listed}) - "
+                      f"{_FATE.get(kind, 'skipped')}, logged to MLflow", soft_wrap=True, highlight=False)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.core.audio import AUDIO_SUFFIXES
+from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import AudioSource, Conversation, Utterance
 
@@ -114,7 +115,7 @@ def write_predictions(predictions: list[Prediction], labels: list[str], out: Pat
     stages = list(predictions[0].stages) if predictions else []
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = SafeWriter(fh)
         writer.writerow(["conversation_id", "position", "utterance_id", "text", "predicted", "stage",
                          *(f"p_{label}" for label in labels), *(f"predicted_{s}" for s in stages)])
         for p in predictions:

@@ -18,6 +18,7 @@ are excluded from training and counted, never silently dropped.
 
 from __future__ import annotations
 
+import logging
 import random
 import tempfile
 from collections import Counter
@@ -27,6 +28,7 @@ from typing import Any
 
 from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.capabilities import (
+    BacksUpLabelStore,
     ChunkedLabelling,
     CostEstimating,
     KeepsLabelStore,
@@ -150,6 +152,10 @@ def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any 
             outcomes.extend(labeller.label(texts[start:start + chunk]))
         if report:
             report(len(texts), len(texts))
+        if isinstance(labeller, BacksUpLabelStore):  # a successful labelling run: rotate the store's backup
+            line = labeller.finish_labelling()
+            if line:
+                logging.getLogger("erc_bench.labellers").warning(line)
     return SilverLabels(kept, texts, outcomes, problems + list(asr_problems), _corpus_digest(utterances),
                         canonical_json(identity_of(asr)), canonical_json(identity_of(labeller)), labeller,
                         len(utterances))
@@ -214,9 +220,10 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     def on_epoch(stage: str, record: dict[str, Any]) -> None:
         if stage != PRETRAIN_STAGE:
             return
-        if tracker is not None:
-            tracker.log_metrics({epoch_metric_name("train_loss"): record["train_loss"],
-                                 epoch_metric_name("val_accuracy"): record["val_accuracy"]}, step=record["epoch"])
+        if tracker is not None:  # inside the loop: a dead tracking server must not stop pre-training
+            log = getattr(tracker, "log_metrics_soft", tracker.log_metrics)
+            log({epoch_metric_name("train_loss"): record["train_loss"],
+                 epoch_metric_name("val_accuracy"): record["val_accuracy"]}, step=record["epoch"])
         if report:
             report(int(record["epoch"]), section.epochs)
 

@@ -5,7 +5,9 @@ metrics, per-utterance predictions and confusion matrices per split, the output
 features of every utterance (all splits, for the next stage), the training
 history, the selected epoch and the selected weights. ``to_cache`` writes it as
 one cache directory (``result.json``, ``features.npz``, ``state_dict.pt``)
-renamed into place atomically, so a killed run never leaves half an entry.
+renamed into place atomically, so a killed run never leaves half an entry; its
+manifest (sizes and digests) is verified on every read, and an entry that
+fails, or does not load, is quarantined and the stage trained again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import pickle
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -97,20 +100,26 @@ class StageResult:
         import numpy as np
         import torch
 
-        folder = cache.get_dir(CACHE_NAMESPACE, key)
+        folder = cache.get_dir(CACHE_NAMESPACE, key, adopt=False)  # verified against its manifest, if any
         if folder is None:
             return None
+        reading = "result.json"
         try:
-            summary = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-            with np.load(folder / "features.npz", allow_pickle=False) as arrays:
+            summary = json.loads((folder / reading).read_text(encoding="utf-8"))
+            if summary.get("format") != _FORMAT:
+                return None  # an incompatible version's entry: recomputed, and ``put_dir`` replaces it
+            reading = "features.npz"
+            with np.load(folder / reading, allow_pickle=False) as arrays:
                 ids = [str(i) for i in arrays["ids"]]
                 matrix = arrays["features"]
                 features = {i: matrix[n] for n, i in enumerate(ids)}
-            state_dict = torch.load(folder / "state_dict.pt", map_location="cpu", weights_only=True)
-        except (OSError, ValueError, KeyError, RuntimeError, pickle.UnpicklingError):
+            reading = "state_dict.pt"
+            state_dict = torch.load(folder / reading, map_location="cpu", weights_only=True)
+        except (OSError, ValueError, KeyError, RuntimeError, EOFError, AttributeError, zipfile.BadZipFile,
+                pickle.UnpicklingError) as exc:
+            cache.reject(CACHE_NAMESPACE, key, ".dir", f"{reading}: does not load ({type(exc).__name__})")
             return None
-        if summary.get("format") != _FORMAT:
-            return None
+        cache.adopt(CACHE_NAMESPACE, key, ".dir")  # an older version's entry that loads: trusted from now on
         return cls(stage=summary["stage"], labels=summary["labels"], metrics=summary["metrics"],
                    predictions={s: [tuple(p) for p in rows] for s, rows in summary["predictions"].items()},
                    confusion=summary["confusion"], features=features, best_epoch=summary["best_epoch"],

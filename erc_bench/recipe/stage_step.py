@@ -10,12 +10,12 @@ params, scores, plots and ``predictions.csv``.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import Any
 
 from erc_bench.core.cache import Cache
+from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.spec import StageTraining
 from erc_bench.recipe import distributed
 from erc_bench.recipe.context import StageContext
@@ -23,7 +23,8 @@ from erc_bench.recipe.inputs import digest_dataset
 from erc_bench.recipe.stage_result import StageResult
 from erc_bench.recipe.training_events import epoch_listener
 from erc_bench.report import run_log
-from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG, Tracker
+from erc_bench.report.tracker import Tracker
+from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG
 
 STAGE_KEY_FORMAT = 3
 """Bumped when what goes into a stage key changes. 3: each component's code (distribution, version, sources' digest
@@ -69,11 +70,14 @@ class SeedRun:
         return result
 
     def _log_epoch(self, stage: str, record: dict[str, Any]) -> None:
-        self.tracker.log_metrics(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
+        """Called from inside the training loop: never raises (a tracking server that died costs the curve's
+        live view, not the training; the history is cached with the result and replayed on the rerun)."""
+        log = getattr(self.tracker, "log_metrics_soft", self.tracker.log_metrics)
+        log(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
 
     def _predictions_csv(self, result: StageResult) -> str:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow(["split", "conversation_id", "position", "utterance_id", "gold", "predicted"])
         for split, rows in result.predictions.items():
             for utt_id, gold, pred in rows:

@@ -18,6 +18,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from erc_bench.core.csv_safe import restore
 from erc_bench.core.errors import UserError
 from erc_bench.report.leaderboard import STAGE_ORDER
 from erc_bench.report.tracking import DATASET_TAG, PARENT_RUN_TAG, SEED_TAG, STAGE_TAG, finished_seed_runs_filter
@@ -84,8 +85,8 @@ def load_predictions(uri: str, run_id: str, split: str, stage: str | None, clien
         except Exception as exc:  # noqa: BLE001
             raise UserError(f"run {run.info.run_id} has no predictions.csv artifact ({type(exc).__name__})") from None
         text = open(path, encoding="utf-8").read()
-    rows = {r["utterance_id"]: (r["gold"], r["predicted"]) for r in csv.DictReader(io.StringIO(text))
-            if r["split"] == split}
+    rows = {restore(r["utterance_id"]): (restore(r["gold"]), restore(r["predicted"]))
+            for r in csv.DictReader(io.StringIO(text)) if r["split"] == split}
     if not rows:
         raise UserError(f"run {run.info.run_id} has no '{split}' predictions")
     experiment = client.get_experiment(run.info.experiment_id).name

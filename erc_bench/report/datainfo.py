@@ -158,12 +158,15 @@ def render_report(report: DatasetReport, console: Any = None, max_problems: int 
     from rich.console import Console
     from rich.table import Table
 
+    from erc_bench.core.printable import printable, shown
+    from erc_bench.report.label_names import label_names_note, renamed_labels
+
     console = console or Console()
     splits = Table(title=f"dataset '{report.name}' - {report.total_utterances} utterances")
     for column in ("split", "conversations", "utterances", "with audio", "speakers"):
         splits.add_column(column, justify="left" if column == "split" else "right")
     for split, c in report.splits.items():
-        splits.add_row(split, str(c.conversations), str(c.utterances), str(c.with_audio), str(c.speakers))
+        splits.add_row(shown(split), str(c.conversations), str(c.utterances), str(c.with_audio), str(c.speakers))
     console.print(splits)
     all_labels = list(dict.fromkeys(lab for counts in report.label_counts.values() for lab in counts))
     labels = Table(title="labels per split")
@@ -171,8 +174,11 @@ def render_report(report: DatasetReport, console: Any = None, max_problems: int 
     for split in report.splits:
         labels.add_column(split, justify="right")
     for label in all_labels:
-        labels.add_row(label, *(str(report.label_counts[s].get(label, 0)) for s in report.splits))
+        labels.add_row(shown(label), *(str(report.label_counts[s].get(label, 0)) for s in report.splits))
     console.print(labels)
+    renamed = renamed_labels(report.labels)
+    if renamed:
+        console.print(printable(label_names_note(renamed)), markup=False, highlight=False, soft_wrap=True)
     checked = "" if report.audio_checked else " (audio not decoded; --check-audio probes it)"
     if not report.problems:
         console.print(f"problems: none{checked}")
@@ -184,7 +190,8 @@ def render_report(report: DatasetReport, console: Any = None, max_problems: int 
         kinds.add_row(kind, str(count))
     console.print(kinds)
     for problem in report.problems[:max_problems]:
-        console.print(f"  {problem.kind}: {problem.item_id}" + (f" - {problem.detail}" if problem.detail else ""),
+        console.print(printable(f"  {problem.kind}: {problem.item_id}" + (f" - {problem.detail}" if problem.detail
+                                                                              else "")),
                       markup=False, highlight=False)
     if len(report.problems) > max_problems:
         console.print(f"  ... and {len(report.problems) - max_problems} more")

@@ -19,6 +19,7 @@ from typing import Any
 from erc_bench import __version__
 from erc_bench.report import plots
 from erc_bench.report.collect import ReportData, SeedView, collect
+from erc_bench.report.label_names import metric_labels, renamed_labels
 
 SECTIONS = [("leaderboard", "Leaderboard"), ("results", "Results per stage and seed"),
             ("confusion", "Confusion matrices"), ("per-class-f1", "Per-class F1"),
@@ -152,18 +153,26 @@ def _confusion(runs: list[SeedView], stages: list[str], dataset: str) -> str:
 
 
 def _per_class(runs: list[SeedView], stages: list[str], dataset: str) -> str:
-    figures = []
+    figures: list[str] = []
+    notes: list[str] = []  # labels MLflow would refuse in a metric name, and the names they were logged under
     for stage in stages:
         views = [(run.seed, run.stages[stage]) for run in runs if stage in run.stages]
         labels = next((v.labels for _, v in views if v.labels), [])
         if not labels:
             continue
-        f1 = {f"seed {seed}": {lab: v.scores.get("test", {}).get(f"f1/{lab}", 0.0) for lab in labels}
+        safe = metric_labels(labels)
+        f1 = {f"seed {seed}": {lab: v.scores.get("test", {}).get(f"f1/{safe[lab]}", 0.0) for lab in labels}
               for seed, v in views}
+        renamed = renamed_labels(labels)
+        if renamed:
+            notes.append(f"{_e(stage)}: per-class metrics are named " + ", ".join(
+                f"<code>f1/{_e(form)}</code> for <q>{_e(label)}</q>" for label, form in renamed.items()))
         figures.append(_figure(plots.per_class_f1_png(f1, labels, f"{dataset} · {stage}: per-class F1 (test)",
                                                     "F1 (test)"),
                                f"{stage}: per-class test F1, one bar per seed"))
-    return f"<div class=\"figures\">{''.join(figures)}</div>" if figures else "<p class=\"empty\">None logged.</p>"
+    mapping = f"<p>{'; '.join(dict.fromkeys(notes))}.</p>" if notes else ""
+    return (mapping + f"<div class=\"figures\">{''.join(figures)}</div>") if figures else \
+        "<p class=\"empty\">None logged.</p>"
 
 
 def _curves(runs: list[SeedView], stages: list[str], dataset: str) -> str:

@@ -12,7 +12,6 @@ paper (shipped as JSON), are always marked as reference numbers and exist for we
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import statistics
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.errors import UserError
 from erc_bench.report.tracking import (
     DATASET_KEY_TAG,
@@ -201,7 +201,7 @@ def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None
         return json.dumps([r.as_dict() for r in rows], indent=2)
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = SafeWriter(buffer)
         writer.writerow(["dataset", "dataset_key", "system", "config_digest", "stage", "source", "seed", metric,
                          "mean", "std", "run_id"])
         for r in rows:

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from erc_bench.report.label_names import metric_labels
+
 _CHUNK = 256  # bootstrap replicates evaluated at once (bounds memory: chunk x n items)
 
 
@@ -103,7 +105,8 @@ def _macro_f1_from_cm(cm: np.ndarray) -> float:
 
 def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:
     """``weighted_f1``, ``accuracy`` (WA), ``ua`` (mean per-class recall), ``macro_f1``, ``f1/<label>``
-    for every label, and ``n`` (items scored). SER papers report WA and UA, ERC papers weighted and macro F1."""
+    for every label (its ``metric_labels`` form), and ``n`` (items scored). SER papers report WA and UA, ERC
+    papers weighted and macro F1."""
     cm = confusion_matrix(gold, pred, labels)
     total = int(cm.sum())
     out = {
@@ -112,8 +115,9 @@ def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Seq
         "ua": _unweighted_accuracy_from_cm(cm),
         "macro_f1": _macro_f1_from_cm(cm),
     }
+    safe = metric_labels(labels)
     for label, f1 in zip(labels, _per_class_f1(cm), strict=True):
-        out[f"f1/{label}"] = float(f1)
+        out[f"f1/{safe[label]}"] = float(f1)
     out["n"] = float(total)
     return out
 

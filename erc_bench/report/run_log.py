@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from erc_bench.report import plots
+from erc_bench.report.label_names import metric_labels
 from erc_bench.report.tracking import (
     CONFUSION_ARTIFACT,
     EXPERIMENT_KIND_TAG,
@@ -40,7 +41,7 @@ from erc_bench.report.tracking import (
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench.core.spec import LoadedSpec
-    from erc_bench.report.tracking import Tracker
+    from erc_bench.report.tracker import Tracker
 
 
 
@@ -169,7 +170,8 @@ def log_stage(tracker: Tracker, seed_log: SeedLog, result: Any, params: dict[str
         if split in result.confusion:
             tracker.log_bytes(plots.confusion_png(result.confusion[split], labels, f"{title} · {split}"),
                               f"confusion_{split}.png")
-    f1 = {split: {label: scores[split].get(f"f1/{label}", 0.0) for label in labels}
+    safe = metric_labels(labels)
+    f1 = {split: {label: scores[split].get(f"f1/{safe[label]}", 0.0) for label in labels}
           for split in ("validation", "test") if split in scores}
     if f1:
         tracker.log_bytes(plots.per_class_f1_png(f1, labels, f"per-class F1 · {title}"), "per_class_f1.png")

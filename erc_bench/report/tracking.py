@@ -1,27 +1,20 @@
-"""MLflow behind a small interface.
+"""What MLflow shows, by name: the tags, run kinds, artifacts and metric names every run uses, where the
+default store lives, how a spec becomes flat params, and the environment tags of a run.
 
-One experiment per benchmark, one run per dataset and seed, nested runs per
-stage. Params are flattened from the spec, which the spec loader has already
-checked holds no secrets; values of keys that name secrets are dropped here as
-a second line of defence. MLflow is imported lazily: `erc-bench --help` must
-not pay for it.
+This is the one module that spells MLflow names (``tracker.py`` holds the ``Tracker`` that writes runs).
+Params are flattened from the spec, which the spec loader has already checked holds no secrets; values of
+keys that name secrets are dropped here as a second line of defence.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from erc_bench import __version__
-from erc_bench.core.errors import UserError
-from erc_bench.core.secrets import redact_secrets
-from erc_bench.core.spec_checks import check_tracking_uri
 
 TRACKING_ENV = "ERC_BENCH_TRACKING_URI"
 
@@ -174,75 +167,3 @@ def environment_tags(device: str) -> dict[str, str]:
     except Exception:  # noqa: BLE001 - torch missing only matters to the runs that need it
         pass
     return tags
-
-
-class Tracker:
-    """A thin wrapper over the MLflow fluent API, with nested runs as context managers."""
-
-    logs = True  # False on a launcher's non-main processes (``distributed.SilentTracker``)
-
-    def __init__(self, uri: str | None, experiment: str) -> None:
-        import mlflow
-
-        self.mlflow = mlflow
-        self.uri = uri or default_tracking_uri()
-        problem = check_tracking_uri(self.uri)
-        if problem:
-            raise UserError(f"tracking URI: {problem}")
-        from erc_bench.report.tracking_store import default_artifact_location, get_or_create_experiment
-
-        self.experiment_id = get_or_create_experiment(mlflow, self.uri, experiment,
-                                                      default_artifact_location(self.uri, TRACKING_ENV))
-        self.experiment = experiment
-
-    @contextlib.contextmanager
-    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
-        """A run ended FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM - never left RUNNING."""
-        from erc_bench.core.interrupts import Terminated
-
-        active = self.mlflow.start_run(run_name=name, experiment_id=self.experiment_id, nested=nested,
-                                       tags=tags or {})
-        try:
-            yield active.info.run_id
-        except (KeyboardInterrupt, Terminated):
-            self.mlflow.end_run(status="KILLED")
-            raise
-        except BaseException:
-            self.mlflow.end_run(status="FAILED")
-            raise
-        self.mlflow.end_run(status="FINISHED")
-
-    def log_params(self, params: dict[str, Any]) -> None:
-        flat = redact_secrets(flatten(params))  # a value from a secret-named ${VAR} is logged as ${VAR}
-        items = list(flat.items())
-        for start in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-            self.mlflow.log_params(dict(items[start:start + 100]))
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        clean = {k: float(v) for k, v in metrics.items() if v is not None}
-        if clean:
-            self.mlflow.log_metrics(clean, step=step)
-
-    def set_tags(self, tags: dict[str, str]) -> None:
-        self.mlflow.set_tags(redact_secrets(tags))
-
-    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self.mlflow.log_artifact(str(path), artifact_path=artifact_path)
-
-    def log_text(self, text: str, artifact_file: str) -> None:
-        self.mlflow.log_text(redact_secrets(text), artifact_file)
-
-    def log_dict(self, value: dict[str, Any], artifact_file: str) -> None:
-        self.mlflow.log_dict(redact_secrets(value), artifact_file)
-
-    def log_bytes(self, data: bytes, artifact_file: str) -> None:
-        """Log in-memory content (a rendered PNG) under ``artifact_file`` of the active run."""
-        with tempfile.TemporaryDirectory() as tmp:
-            target = Path(tmp) / Path(artifact_file).name
-            target.write_bytes(data)
-            parent = str(Path(artifact_file).parent)
-            self.log_artifact(target, None if parent == "." else parent)
-
-    def artifact_uri(self, artifact_file: str) -> str:
-        """Where an artifact of the active run lives (shown in run notes)."""
-        return str(self.mlflow.get_artifact_uri(artifact_file))

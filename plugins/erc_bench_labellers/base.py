@@ -46,6 +46,7 @@ class CachedLabeller:
         self._label_store: LabelStore | None = None
         self._persisted: set[str] = set()
         self._offered_store: str | None = None
+        self.reasked = 0  # questions asked again because a damaged store lost their answers
 
     # ------------------------------------------------------------ identity
     def _model_id(self) -> str:
@@ -99,6 +100,11 @@ class CachedLabeller:
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         keys, prompts, known = self._plan(list(texts))
         pending = [(k, p) for k, p in prompts.items() if k not in known]
+        lost = [k for k, _ in pending if k in self.store.lost]
+        if lost:
+            self.reasked += len(lost)
+            log.warning("%s: asking %d questions again whose answers the damaged label store lost", self.name,
+                        len(lost))
         for item in self._compute(pending):
             key, outcome, p_tok, c_tok = item
             if key not in self._persisted:  # a provider batch stores its rows before closing itself
@@ -112,6 +118,17 @@ class CachedLabeller:
             else:
                 out.append(known.get(key) or LabelOutcome(None, "failed", detail="no result returned"))
         return out
+
+    def finish_labelling(self) -> str | None:
+        """``BacksUpLabelStore``: after a successful labelling run, rotate the store's backup; a line saying
+        how many paid questions were asked again (a restored store had lost them), if any."""
+        if self._label_store is None:
+            return None
+        self.store.backup()
+        if not self.reasked:
+            return None
+        return (f"{self.name}: {self.reasked} questions were asked (and paid for) again because the damaged "
+                f"label store had lost their answers")
 
     def _account(self, prompt_tokens: int, completion_tokens: int) -> None:
         self.usage.prompt_tokens += prompt_tokens

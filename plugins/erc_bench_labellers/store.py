@@ -6,12 +6,15 @@ beside a writer; ``busy_timeout`` plus a retry loop absorbs lock contention.
 Only definitive outcomes are stored (a label, or ``unparsable``): a transport
 failure is retried on the next run, never cached. The batch journal keeps the
 provider's batch id as soon as it exists, so an interrupted run resumes polling
-that batch instead of paying for a second one.
+that batch instead of paying for a second one. The file is checked when opened
+and restored from its backup when damaged (``erc_bench.core.sqlite_guard``);
+``lost`` holds the keys of answers such a restore could not bring back.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 import time
@@ -20,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from erc_bench import LabelOutcome, canonical_json, default_cache_dir
+from erc_bench import LabelOutcome, backup_store, canonical_json, default_cache_dir, guard_store, journal_answers
+
+log = logging.getLogger("erc_bench.labellers")
 
 T = TypeVar("T")
 
@@ -58,6 +63,9 @@ class LabelStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._busy_retries = busy_retries
+        message, self.lost = guard_store(self.path, "labels")  # raises (one line) if it and its backup are bad
+        if message:
+            log.warning(message)
         self._retry(lambda conn: conn.executescript(_SCHEMA))
 
     def _conn(self) -> sqlite3.Connection:
@@ -107,7 +115,12 @@ class LabelStore:
                     conn.execute("BEGIN IMMEDIATE")
                     conn.executemany("INSERT OR REPLACE INTO labels VALUES (?,?,?,?,?,?,?,?,?,?)", values)
             self._retry(write)
+            journal_answers(self.path, [v[0] for v in values])
         return len(values)
+
+    def backup(self) -> Path | None:
+        """A checked copy into ``labels.backup.sqlite`` (after a successful labelling run)."""
+        return backup_store(self.path)
 
     # ----------------------------------------------------------------- batches
     def add_batch(self, batch_id: str, provider: str, scope: str, n_requests: int) -> None:

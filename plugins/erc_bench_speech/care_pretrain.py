@@ -105,7 +105,7 @@ def _validate(net: Any, projection: Any, examples: Any, section: Any, device: An
 
 
 def _tracker(spec: CarePretrainSpec, uri: str | None) -> Any:
-    from erc_bench.report.tracking import Tracker
+    from erc_bench.report.tracker import Tracker
 
     return Tracker(uri or spec.tracking.uri, spec.tracking.experiment or "care-pretrain")
 
