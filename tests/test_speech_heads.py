@@ -26,7 +26,6 @@ def test_authors_head_shapes_and_pooled_vector_from_the_last_layer() -> None:
     changed[:, -1, :768] += 1.0  # the pooled semantic vector feeds the head twice: weighted layers and concatenated
     assert not torch.allclose(module(changed)[0], logits)
     assert sum(module.layer_weights()) == pytest.approx(1.0)
-    assert head.training_overrides() == {"weight_decay": 0.0}
     with pytest.raises(UserError, match="per-layer embeddings"):
         head.build(None, 768, 4)
 
@@ -90,3 +89,43 @@ def test_spec_slot_validates_the_head_params(tmp_path: Path) -> None:
     spec.write_text(f'extends = "{quickstart}"\n[model]\n{slot}\n')
     with pytest.raises(SpecError, match="model.speech_head.params.hidden"):
         load_spec(spec)
+
+
+def test_stage1_settings_per_modality_are_what_trains_is_logged_and_keyed(tmp_path, monkeypatch) -> None:
+    """The paper specs' CARE head trains without weight decay; that value is written in the spec
+    (``[training.stage1.speech]``), so the optimiser, MLflow's params and the stage's cache key all hold it
+    (it used to be applied after the key and the log: MLflow said 0.01 while 0.0 trained)."""
+    import torch
+    from mlflow.tracking import MlflowClient
+
+    from erc_bench import load_spec, run_tiny_spec
+
+    paper = load_spec("merits_l_full").spec.training.stage1
+    assert paper.for_modality("speech").weight_decay == 0.0 and paper.for_modality("text").weight_decay == 0.01
+
+    used: list[float] = []
+    original = torch.optim.AdamW.__init__
+
+    def recording(self, params, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        used.append(kwargs.get("weight_decay"))
+        return original(self, params, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "__init__", recording)
+    speech = {"plugin": "mlp", "params": {"hidden_dim": 8}}
+    first = run_tiny_spec(tmp_path, "per-modality", speech_head=speech)
+    spec = tmp_path / "tiny.toml"
+    spec.write_text(spec.read_text() + "\n[training.stage1.speech]\nweight_decay = 0.0\nlr = 0.003\n")
+    used.clear()
+    from erc_bench.recipe.merits_l import run_benchmark
+
+    second = run_benchmark(load_spec(spec), tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+                           cache_dir=tmp_path / "cache", limit=3)
+    cached = {s.stage: s.cached for s in second.scores}
+    assert cached["stage1-text"] and not cached["stage1-speech"]  # only the speech network's key changed
+    assert used[0] == 0.0  # the one optimiser built, for stage1-speech, used the spec's value ...
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("per-modality").experiment_id],
+                              "tags.erc_bench.stage = 'stage1-speech'", order_by=["attributes.start_time ASC"])
+    assert [r.data.params["stage.weight_decay"] for r in runs] == ["0.01", "0.0"]  # ... and MLflow shows it
+    assert [r.data.params["stage.lr"] for r in runs] == ["0.0001", "0.003"]
+    assert {s.stage for s in first.scores} == set(cached)

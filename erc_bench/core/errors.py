@@ -30,6 +30,10 @@ class PluginError(UserError):
     """Unknown component name, duplicate registration, or a plugin that failed to load."""
 
 
+class ParamsError(PluginError, ValueError):
+    """A component's params fail its ``Params`` model (also a ``ValueError``, as pydantic's own error is)."""
+
+
 class ComponentError(PluginError):
     """A component's constructor (or its module's contract check) failed: names the slot, plugin and package."""
 

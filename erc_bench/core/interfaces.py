@@ -193,11 +193,9 @@ class SpeechHead(Component, Protocol):
               std: Any = None) -> torch.nn.Module:
         """Stage I module over frozen speech embeddings ``(D,)`` (``layers`` None) or ``(layers, D)``:
         ``forward(x) -> (logits [B,C], features [B,H])`` with attribute ``feature_dim``; ``mean``/``std``
-        are the training split's per-dimension statistics, for heads that standardise."""
-        ...
-
-    def training_overrides(self) -> dict[str, Any]:
-        """Stage I optimiser settings this head's recipe fixes (e.g. ``weight_decay``); {} for none."""
+        are the training split's per-dimension statistics, for heads that standardise. Optimiser settings a
+        head's authors fixed belong in the spec (``[training.stage1.speech]``), where they are logged and
+        keyed, not in the head."""
         ...
 
 

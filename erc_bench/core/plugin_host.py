@@ -21,7 +21,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from erc_bench.core import hookspecs
-from erc_bench.core.errors import ComponentError, PluginError
+from erc_bench.core.errors import ComponentError, ParamsError, PluginError
 from erc_bench.core.interfaces import KINDS, Component
 
 ENTRY_POINT_GROUP = "erc_bench"
@@ -262,7 +262,8 @@ def build(kind: str, plugin: str, params: dict[str, Any] | BaseModel | None = No
         where = f"{slot}: " if slot else ""
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise PluginError(f"{where}{kind} '{plugin}' params.{loc}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ParamsError(f"{where}{kind} '{plugin}' params.{loc}: {message}") from None
     try:
         component = registered.cls(validated)
     except Exception as exc:  # noqa: BLE001 - any constructor failure is the plugin's, reported in one line

@@ -7,9 +7,9 @@ either can be read on its own; ``spec.py`` re-exports every model, so
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, create_model, field_validator
 
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.spec_checks import BatchSize, Epochs, Name, Seed, check_tracking_uri
@@ -62,8 +62,40 @@ class StageTraining(_Strict):
                                                              "(0 = head only); None = all")
 
 
+def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """``model``'s fields, each optional (None = not set) with its own constraints: a section that overrides
+    only what it names."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[field_name] = (annotation | None, Field(None, description=info.description))
+    made: type[BaseModel] = create_model(name, __base__=_Strict, __doc__=doc, **fields)
+    return made
+
+
+StageOverrides = _all_optional(StageTraining, "StageOverrides", "Stage I settings of one modality that differ "
+                               "from ``[training.stage1]``: only the keys written here change.")
+
+
+class Stage1Training(StageTraining):
+    """Stage I settings shared by both modalities, and per modality what differs (``[training.stage1.speech]``
+    ``weight_decay = 0.0``; the way SpeechBrain's recipes keep ``lr`` and ``lr_wav2vec2`` side by side), so
+    what each Stage I network trains with is written in the spec, logged and part of its cache key."""
+
+    text: StageOverrides | None = None  # type: ignore[valid-type]
+    speech: StageOverrides | None = None  # type: ignore[valid-type]
+
+    def for_modality(self, modality: Literal["text", "speech"]) -> StageTraining:
+        """The settings the ``modality`` Stage I network trains with: ``[training.stage1]`` and its section."""
+        settings = self.model_dump(exclude={"text", "speech"})
+        overrides = getattr(self, modality)
+        if overrides is not None:
+            settings |= overrides.model_dump(include=overrides.model_fields_set)
+        return StageTraining(**settings)
+
+
 class TrainingSection(_Strict):
-    stage1: StageTraining = Field(default_factory=StageTraining)
+    stage1: Stage1Training = Field(default_factory=Stage1Training)
     stage2: StageTraining = Field(default_factory=StageTraining)
     stage3: StageTraining = Field(default_factory=StageTraining)
 

@@ -212,7 +212,9 @@ class MeritsL:
 
     # ------------------------------------------------------------------ Stage I
     def stage1(self, run: SeedRun, inputs: Inputs, text_ref: ComponentRef | None) -> dict[str, StageResult]:
-        """Per modality: fine-tune the text encoder on utterances; a small net over frozen speech embeddings."""
+        """Per modality: fine-tune the text encoder on utterances; a small net over frozen speech embeddings.
+        Each trains with ``[training.stage1]`` and its modality's section (``[training.stage1.speech]``): the
+        settings logged and keyed are the ones it trains with."""
         from erc_bench.recipe import stages
 
         model, cfg = self.spec.model, self.spec.training.stage1
@@ -222,7 +224,7 @@ class MeritsL:
             encoder = build("text_encoder", text_ref.plugin, text_ref.params, slot="model.text_encoder")
             texts = inputs.texts
             key_parts = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
-            out["text"] = run.stage("stage1-text", cfg, key_parts, lambda c: stages.train_text_stage1(
+            out["text"] = run.stage("stage1-text", cfg.for_modality("text"), key_parts, lambda c: stages.train_text_stage1(
                 encoder, c.data, texts, c.settings, c.seed, c.device, c.progress))
         if "speech" in model.modalities:
             assert inputs.speech is not None
@@ -232,7 +234,8 @@ class MeritsL:
             if model.speech_head is not None:
                 head = self.loaded.build("model.speech_head")
                 key_parts["head"] = identity_of(head)
-            out["speech"] = run.stage("stage1-speech", cfg, key_parts, lambda c: stages.train_speech_stage1(
+            out["speech"] = run.stage("stage1-speech", cfg.for_modality("speech"), key_parts,
+                                      lambda c: stages.train_speech_stage1(
                 speech, c.data, c.settings, c.seed, c.device, c.progress, head=head))
         return out
 

@@ -186,7 +186,8 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
 
     Inputs are standardised with the training split's per-dimension mean and std
     (never validation or test statistics). ``head`` (a ``speech_head`` component) replaces
-    the engine's ``SpeechHead`` and may fix optimiser settings (``training_overrides``).
+    the engine's ``SpeechHead``; it trains with ``cfg`` as given (a head whose authors fixed an optimiser
+    setting says so, and the spec writes it in ``[training.stage1.speech]``).
     """
     import numpy as np
     import torch
@@ -205,8 +206,6 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     mean = torch.from_numpy(train.mean(axis=0))
     model = speech_stage1_model(head, layers, shape[-1], len(data.labels), mean, torch.from_numpy(std),
                                 hidden_dim, dropout).to(dev)
-    if head is not None:
-        ctx = ctx.with_settings(cfg.model_copy(update=head.training_overrides()))
 
     def collate(items: list[Item]) -> Batch:
         x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(dev)

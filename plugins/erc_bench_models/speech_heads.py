@@ -27,6 +27,8 @@ class CareAuthorsHead:
     1e-4 held constant (their LinearLR scheduler is created but never stepped), batch 32, 50
     epochs, selection by validation weighted F1; the crop/pad rule of their feature extraction
     is the ``care`` encoder's ``crop_rule = "authors"``. Features for Stage II = the 256-d layer.
+    Their optimiser settings are the spec's to write (``[training.stage1.speech]`` ``weight_decay =
+    0.0``, as ``benchmarks/merits_l_full.toml`` does), so that what trains is what is logged and keyed.
 
     The project's parts: the pooled vector is read from the embeddings themselves (the last
     layer's semantic half, ``x[-1, :pooled_dim]``, which is exactly CARE's pooled output), so one
@@ -43,13 +45,9 @@ class CareAuthorsHead:
         feature_dim: int = Field(256, ge=1)
         dropout: float = Field(0.2, ge=0, lt=1)
         standardise: bool = False
-        weight_decay: float = Field(0.0, ge=0, description="the authors' Adam has none")
 
     def __init__(self, params: Params) -> None:
         self.params = params
-
-    def training_overrides(self) -> dict[str, Any]:
-        return {"weight_decay": self.params.weight_decay}
 
     def build(self, layers: int | None, input_dim: int, num_labels: int, mean: Any = None,
               std: Any = None) -> nn.Module:
@@ -78,9 +76,6 @@ class MlpHead:
 
     def __init__(self, params: Params) -> None:
         self.params = params
-
-    def training_overrides(self) -> dict[str, Any]:
-        return {}
 
     def build(self, layers: int | None, input_dim: int, num_labels: int, mean: Any = None,
               std: Any = None) -> nn.Module:
