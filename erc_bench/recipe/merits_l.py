@@ -224,8 +224,9 @@ class MeritsL:
             encoder = build("text_encoder", text_ref.plugin, text_ref.params, slot="model.text_encoder")
             texts = inputs.texts
             key_parts = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
-            out["text"] = run.stage("stage1-text", cfg.for_modality("text"), key_parts, lambda c: stages.train_text_stage1(
-                encoder, c.data, texts, c.settings, c.seed, c.device, c.progress))
+            out["text"] = run.stage("stage1-text", cfg.for_modality("text"), key_parts,
+                                    lambda c: stages.train_text_stage1(encoder, c.data, texts, c.settings, c.seed,
+                                                                       c.device, c.progress))
         if "speech" in model.modalities:
             assert inputs.speech is not None
             speech = inputs.speech
