@@ -79,7 +79,7 @@ class TensorFusion:
         {init}
         self.params = params
 
-    def build(self, text_dim, speech_dim, num_labels):
+    def build(self, dims, num_labels):
         import torch
         from torch import nn
 
@@ -88,10 +88,11 @@ class TensorFusion:
         class Module(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.text, self.speech = nn.Linear(text_dim, hidden), nn.Linear(speech_dim, hidden)
+                self.text, self.speech = nn.Linear(dims["text"], hidden), nn.Linear(dims["speech"], hidden)
                 self.out = nn.Linear(hidden * hidden, {out_width})
 
-            def forward(self, text, speech, mask):
+            def forward(self, batch):
+                text, speech = batch.features["text"], batch.features["speech"]
                 t, s = torch.tanh(self.text(text)), torch.tanh(self.speech(speech))
                 fused = (t.unsqueeze(-1) * s.unsqueeze(-2)).flatten(-2)
                 return {returned}

@@ -6,13 +6,15 @@ an ``IndexError`` deep in the loop that names no plugin. ``check_module`` builds
 the component's module for small sizes, runs one forward pass in eval mode and
 checks what the training loop relies on:
 
-* context model: ``forward(x [B,T,D] float32, mask [B,T] bool) -> (logits [B,T,C], features [B,T,H])``
-  with ``module.feature_dim == H``;
-* fusion head: ``forward(text [B,T,Dt], speech [B,T,Ds], mask [B,T] bool) -> logits [B,T,C]``;
+* context model: ``forward(batch) -> (logits [B,T,C], features [B,T,H])`` with ``module.feature_dim == H``,
+  for a ``ConversationBatch`` of one modality (``batch.x [B,T,D]``), its mask, speakers and positions;
+* fusion head: ``forward(batch) -> logits [B,T,C]`` for a batch holding ``text [B,T,Dt]`` and
+  ``speech [B,T,Ds]``;
 * speech head: ``forward(x [B,D] or [B,L,D]) -> (logits [B,C], features [B,H])`` with ``feature_dim == H``;
 
 floating dtypes, finite values, and (for the conversation kinds) that changing
-the inputs at padded positions leaves every output at real positions unchanged.
+the inputs (features and speakers) at padded positions leaves every output at
+real positions unchanged.
 A violation is a ``ComponentError`` naming the plugin, its package, and the
 expected and actual shapes. The checks use their own random generator, so the
 global RNG state (and with it every seeded result) is untouched.
@@ -72,22 +74,33 @@ def _feature_dim(who: str, module: Any) -> int:
     return dim
 
 
-def _conversation_batch(generator: Any, dims: tuple[int, ...]) -> tuple[list[Any], Any]:
+def _conversation_batch(generator: Any, dims: dict[str, int]) -> Any:
+    """Two conversations of 5 and 3 utterances: two speakers taking turns, one utterance of unknown speaker."""
     import torch
+
+    from erc_bench.core.interfaces import ConversationBatch
 
     mask = torch.zeros(BATCH, STEPS, dtype=torch.bool)
     for b, length in enumerate(REAL_LENGTHS):
         mask[b, :length] = True
-    inputs = [torch.randn(BATCH, STEPS, d, generator=generator) * mask.unsqueeze(-1) for d in dims]
-    return inputs, mask
+    positions = torch.arange(STEPS).expand(BATCH, STEPS).masked_fill(~mask, -1)
+    speakers = (positions % 2).masked_fill(~mask, -1)
+    speakers[0, 3] = -1
+    features = {m: torch.randn(BATCH, STEPS, d, generator=generator) * mask.unsqueeze(-1) for m, d in dims.items()}
+    return ConversationBatch(features, mask, speakers, positions)
 
 
-def _padding_changed(inputs: list[Any], mask: Any, generator: Any) -> list[Any]:
-    """The same batch with large random values at padded positions (a contract-abiding model ignores them)."""
+def _padding_changed(batch: Any, generator: Any) -> Any:
+    """The same batch with large random values and other speakers at padded positions (a contract-abiding model
+    ignores them)."""
     import torch
 
-    pad = (~mask).unsqueeze(-1)
-    return [x + pad * 100.0 * torch.randn(x.shape, generator=generator) for x in inputs]
+    from erc_bench.core.interfaces import ConversationBatch
+
+    pad = ~batch.mask
+    features = {m: x + pad.unsqueeze(-1) * 100.0 * torch.randn(x.shape, generator=generator)
+                for m, x in batch.features.items()}
+    return ConversationBatch(features, batch.mask, batch.speakers.masked_fill(pad, 7), batch.positions)
 
 
 def _same_at_real(who: str, what: str, a: Any, b: Any, mask: Any) -> None:
@@ -134,27 +147,27 @@ def _check_context(who: str, component: Any, num_labels: int, generator: Any) ->
 
     module = _built(who, component.build, TEXT_DIM, num_labels)
     hidden = _feature_dim(who, module)
-    inputs, mask = _conversation_batch(generator, (TEXT_DIM,))
+    batch = _conversation_batch(generator, {"text": TEXT_DIM})
     with torch.no_grad():
-        logits, features = _pair(who, module(inputs[0], mask), "forward(x, mask)")
+        logits, features = _pair(who, module(batch), "forward(batch)")
         _expect(who, "logits", logits, (BATCH, STEPS, num_labels))
         _expect(who, "features", features, (BATCH, STEPS, hidden))
-        logits2, features2 = _pair(who, module(_padding_changed(inputs, mask, generator)[0], mask),
-                                   "forward(x, mask)")
-    _same_at_real(who, "logits", logits, logits2, mask)
-    _same_at_real(who, "features", features, features2, mask)
+        logits2, features2 = _pair(who, module(_padding_changed(batch, generator)), "forward(batch)")
+    _same_at_real(who, "logits", logits, logits2, batch.mask)
+    _same_at_real(who, "features", features, features2, batch.mask)
 
 
 def _check_fusion(who: str, component: Any, num_labels: int, generator: Any) -> None:
     import torch
 
-    module = _built(who, component.build, TEXT_DIM, SPEECH_DIM, num_labels)
-    inputs, mask = _conversation_batch(generator, (TEXT_DIM, SPEECH_DIM))
+    dims = {"text": TEXT_DIM, "speech": SPEECH_DIM}
+    module = _built(who, component.build, dims, num_labels)
+    batch = _conversation_batch(generator, dims)
     with torch.no_grad():
-        logits = module(*inputs, mask)
-        _expect(who, "logits of forward(text, speech, mask)", logits, (BATCH, STEPS, num_labels))
-        logits2 = module(*_padding_changed(inputs, mask, generator), mask)
-    _same_at_real(who, "logits", logits, logits2, mask)
+        logits = module(batch)
+        _expect(who, "logits of forward(batch)", logits, (BATCH, STEPS, num_labels))
+        logits2 = module(_padding_changed(batch, generator))
+    _same_at_real(who, "logits", logits, logits2, batch.mask)
 
 
 def _check_speech_head(who: str, component: Any, num_labels: int, generator: Any) -> None:

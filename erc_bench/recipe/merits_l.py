@@ -250,10 +250,11 @@ class MeritsL:
             name = f"stage2-{modality}"
             context = self.loaded.build("model.context_model")
             key_parts = {"features": digest_features(first.features), "context": identity_of(context)}
-            out[modality] = run.stage(name, self.spec.training.stage2, key_parts,
-                                      lambda c, context=context, first=first, name=name: stages.train_context_stage2(
-                                          context, first.features, c.data, c.settings, c.seed, c.device, c.progress,
-                                          stage=name))
+            out[modality] = run.stage(
+                name, self.spec.training.stage2, key_parts,
+                lambda c, context=context, first=first, name=name, modality=modality: stages.train_context_stage2(
+                    context, first.features, c.data, c.settings, c.seed, c.device, c.progress, stage=name,
+                    modality=modality))
         return out
 
     # ------------------------------------------------------------------ Stage III

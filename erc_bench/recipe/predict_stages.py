@@ -143,7 +143,7 @@ class SystemRunner:
         ref = self.spec.model.context_model
         model = build("context_model", ref.plugin, ref.params).build(_width(table), len(self.labels))
         model.load_state_dict(self._weights(f"stage2-{modality}"))
-        self._forward(f"stage2-{modality}", model, self._sequences(conversations, [table]), out)
+        self._forward(f"stage2-{modality}", model, self._sequences(conversations, {modality: table}), out)
 
     def _fusion(self, conversations: list[Conversation], out: Outputs, joint: bool) -> None:
         spec = self.spec.model
@@ -156,20 +156,23 @@ class SystemRunner:
             context = build("context_model", spec.context_model.plugin, spec.context_model.params)
             text_context = context.build(_width(text), len(self.labels))
             speech_context = context.build(_width(speech), len(self.labels))
-            head = fusion.build(text_context.feature_dim, speech_context.feature_dim, len(self.labels))
+            head = fusion.build({"text": text_context.feature_dim, "speech": speech_context.feature_dim},
+                                len(self.labels))
             model, stage = JointModel(text_context, speech_context, head), "joint-fusion"
         else:
-            model, stage = fusion.build(_width(text), _width(speech), len(self.labels)), "stage3-fusion"
+            model = fusion.build({"text": _width(text), "speech": _width(speech)}, len(self.labels))
+            stage = "stage3-fusion"
         model.load_state_dict(self._weights(stage))
-        self._forward(stage, model, self._sequences(conversations, [text, speech]), out)
+        self._forward(stage, model, self._sequences(conversations, {"text": text, "speech": speech}), out)
 
-    def _sequences(self, conversations: list[Conversation], tables: list[dict[str, np.ndarray]]) -> list[Batch]:
-        """Whole conversations (utterances that have every feature, in order) as padded sequence batches."""
-        from erc_bench.recipe.stages import _sequence_collate
+    def _sequences(self, conversations: list[Conversation], tables: dict[str, dict[str, np.ndarray]]) -> list[Batch]:
+        """Whole conversations (utterances that have every feature, in order) as padded ``ConversationBatch``es,
+        through the collate training used."""
+        from erc_bench.recipe.conversations import conversation_collate, roles
 
-        collate = _sequence_collate(tables, self.device)
+        collate = conversation_collate(tables, roles(conversations), self.device)
         items = [[(u.id, 0) for u in sorted(c.utterances, key=lambda u: u.position)
-                  if all(u.id in t for t in tables)] for c in conversations]
+                  if all(u.id in t for t in tables.values())] for c in conversations]
         items = [conversation for conversation in items if conversation]
         return [collate(items[i:i + _BATCH]) for i in range(0, len(items), _BATCH)]
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from erc_bench.core.interfaces import ConversationBatch
+
 
 class SpeechHead(nn.Module):
     """Frozen embedding -> standardise -> (softmax weighting of layers) -> ``hidden_dim`` feature -> classes.
@@ -58,7 +60,7 @@ class JointModel(nn.Module):
         self.speech_context = speech_context
         self.fusion = fusion
 
-    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        _, text_features = self.text_context(text, mask)
-        _, speech_features = self.speech_context(speech, mask)
-        return self.fusion(text_features, speech_features, mask)
+    def forward(self, batch: ConversationBatch) -> torch.Tensor:
+        _, text_features = self.text_context(batch.with_features({"text": batch.features["text"]}))
+        _, speech_features = self.speech_context(batch.with_features({"speech": batch.features["speech"]}))
+        return self.fusion(batch.with_features({"text": text_features, "speech": speech_features}))

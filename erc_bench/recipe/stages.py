@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench.core.spec import StageTraining
     from erc_bench.recipe.loop import Shuffle
 
-Item = tuple[str, int]  # (utterance id, label index)
+from erc_bench.recipe.conversations import Item, conversation_collate, roles
 
 
 def _select(data: DatasetSplits, available: Callable[[str], bool]
@@ -94,30 +94,6 @@ def _feature_table(what: str, features: Mapping[str, Any]) -> tuple[dict[str, np
         raise UserError(f"{what}: {len(broken)} features contain NaN or infinity (first: {broken[0]}); "
                         "clear that cache entry or fix the encoder")
     return table, shapes.pop()
-
-
-def _sequence_collate(tables: list[dict[str, np.ndarray]], device: Any) -> Callable[[list[list[Item]]], Any]:
-    """Conversations -> zero-padded ``[B, T, D]`` tensors (one per table), ``mask [B, T]``, flattened gold."""
-    import numpy as np
-    import torch
-
-    from erc_bench.recipe.loop import Batch
-
-    def collate(conversations: list[list[Item]]) -> Batch:
-        steps = max(len(c) for c in conversations)
-        mask = np.zeros((len(conversations), steps), dtype=bool)
-        padded = [np.zeros((len(conversations), steps, t[next(iter(t))].shape[-1]), dtype=np.float32) for t in tables]
-        for b, conv in enumerate(conversations):
-            mask[b, :len(conv)] = True
-            for table, out in zip(tables, padded, strict=True):
-                out[b, :len(conv)] = np.stack([table[uid] for uid, _ in conv])
-        ids = [uid for conv in conversations for uid, _ in conv]
-        gold = torch.tensor([y for conv in conversations for _, y in conv], dtype=torch.long, device=device)
-        mask_t = torch.from_numpy(mask).to(device)
-        inputs = tuple(torch.from_numpy(p).to(device) for p in padded) + (mask_t,)
-        return Batch(ids=ids, gold=gold, inputs=inputs, mask=mask_t)
-
-    return collate
 
 
 def _build_classifier(encoder: TextEncoder, num_labels: int, labels: list[str]) -> Any:
@@ -221,8 +197,9 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
 
 def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any], data: DatasetSplits,
                          cfg: StageTraining, seed: int, device: str = "auto", progress: Any = None,
-                         stage: str = "stage2") -> StageResult:
-    """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations)."""
+                         stage: str = "stage2", modality: str = "text") -> StageResult:
+    """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations,
+    a ``ConversationBatch`` holding ``modality``'s features, the speakers and positions)."""
     from erc_bench.recipe.loop import fit
 
     ctx = _begin(data, cfg, seed, device, progress)
@@ -232,8 +209,12 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
         raise UserError(f"{stage}: utterance features must be vectors (D,); got shape {shape}")
     conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
     model = context_model.build(shape[0], len(data.labels)).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([table], dev), ctx)
+    result, _ = fit(stage, model, conversations, _collate(data, {modality: table}, dev), ctx)
     return _finish(result, missing, unlabelled)
+
+
+def _collate(data: DatasetSplits, tables: dict[str, dict[str, np.ndarray]], device: Any) -> Any:
+    return conversation_collate(tables, roles(c for split in data.splits.values() for c in split), device)
 
 
 def _two_tables(stage: str, text_features: Mapping[str, Any], speech_features: Mapping[str, Any]
@@ -248,7 +229,7 @@ def _two_tables(stage: str, text_features: Mapping[str, Any], speech_features: M
 def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any],
                         speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                         device: str = "auto", progress: Any = None, stage: str = "stage3-fusion") -> StageResult:
-    """Train ``fusion_head.build(Dt, Ds, C)`` on frozen Stage II features of both modalities.
+    """Train ``fusion_head.build({"text": Dt, "speech": Ds}, C)`` on frozen Stage II features of both modalities.
 
     An utterance needs both features; one missing either is listed in ``missing``.
     """
@@ -258,8 +239,8 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
     dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
-    model = fusion_head.build(_width(text), _width(speech), len(data.labels)).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), ctx)
+    model = fusion_head.build({"text": _width(text), "speech": _width(speech)}, len(data.labels)).to(dev)
+    result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
     return _finish(result, missing, unlabelled)
 
 
@@ -288,9 +269,9 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
     num_labels = len(data.labels)
     text_context = context_model.build(_width(text), num_labels)
     speech_context = context_model.build(_width(speech), num_labels)
-    fusion = fusion_head.build(text_context.feature_dim, speech_context.feature_dim, num_labels)
+    fusion = fusion_head.build({"text": text_context.feature_dim, "speech": speech_context.feature_dim}, num_labels)
     model = JointModel(text_context, speech_context, fusion).to(dev)
-    result, _ = fit(stage, model, conversations, _sequence_collate([text, speech], dev), ctx)
+    result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
     return _finish(result, missing, unlabelled)
 
 

@@ -1,8 +1,10 @@
 """Torch modules of the context models (imported lazily by ``context.build``).
 
-All take ``x [B, T, D]`` and a boolean ``mask [B, T]`` (True = a real
-utterance; padding only at the end of each conversation) and return
-``(logits [B, T, C], features [B, T, H])``. Padding never changes the outputs at
+All take a ``ConversationBatch`` (``batch.x [B, T, D]``: one modality's frozen
+Stage I features; ``batch.mask [B, T]`` bool, True = a real utterance, padding
+only at the end of each conversation) and return ``(logits [B, T, C], features
+[B, T, H])``. None of these reads ``batch.speakers``: the MERITS-L paper's
+context model is speaker-agnostic. Padding never changes the outputs at
 real positions: the GRU runs on packed sequences and attention ignores padded
 keys, so a conversation is encoded the same alone or batched with longer ones.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from erc_bench import ConversationBatch
 
 
 def lengths_of(mask: torch.Tensor) -> torch.Tensor:
@@ -37,8 +41,8 @@ class BiGRUAttention(nn.Module):
         self.norm = nn.LayerNorm(self.feature_dim)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.feature_dim, num_labels))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mask = mask.bool()
+    def forward(self, batch: ConversationBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        x, mask = batch.x, batch.mask.bool()
         packed = pack_padded_sequence(self.input_dropout(x), lengths_of(mask), batch_first=True, enforce_sorted=False)
         recurrent, _ = self.gru(packed)
         h, _ = pad_packed_sequence(recurrent, batch_first=True, total_length=x.shape[1])
@@ -57,7 +61,8 @@ class UtteranceMLP(nn.Module):
         self.encoder = nn.Sequential(nn.Dropout(dropout), nn.Linear(input_dim, hidden), nn.ReLU())
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_labels))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, batch: ConversationBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        x, mask = batch.x, batch.mask
         features = self.encoder(x) * mask.unsqueeze(-1).to(x.dtype)
         return self.classifier(features), features
 
@@ -71,8 +76,8 @@ class MeanPoolContext(nn.Module):
         self.encoder = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * input_dim, hidden), nn.ReLU())
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, num_labels))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        weights = mask.unsqueeze(-1).to(x.dtype)
+    def forward(self, batch: ConversationBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        x, weights = batch.x, batch.mask.unsqueeze(-1).to(batch.x.dtype)
         mean = (x * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True).clamp(min=1.0)
         features = self.encoder(torch.cat([x, mean.expand_as(x)], dim=-1)) * weights
         return self.classifier(features), features

@@ -5,6 +5,7 @@ Classes here validate params only; ``build`` imports torch lazily.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -35,15 +36,19 @@ class CoAttentionFusion:
     def __init__(self, params: Params) -> None:
         self.params = params
 
-    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> nn.Module:
+    def build(self, dims: Mapping[str, int], num_labels: int) -> nn.Module:
+        from erc_bench import UserError
         from erc_bench_models.fusion_modules import CoAttention
 
+        if set(dims) != {"text", "speech"}:
+            raise UserError(f"fusion_head 'co-attention' attends text to speech and back; got modalities "
+                            f"{', '.join(dims)} (concat and late take any)")
         p = self.params
-        return CoAttention(text_dim, speech_dim, num_labels, p.d_model, p.heads, p.dropout, p.combine)
+        return CoAttention(dims["text"], dims["speech"], num_labels, p.d_model, p.heads, p.dropout, p.combine)
 
 
 class ConcatFusion:
-    """Concatenate text and speech features per utterance, then an MLP."""
+    """Concatenate the modalities' features per utterance (text and speech, or any others), then an MLP."""
 
     name: ClassVar[str] = "concat"
 
@@ -55,14 +60,14 @@ class ConcatFusion:
     def __init__(self, params: Params) -> None:
         self.params = params
 
-    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> nn.Module:
+    def build(self, dims: Mapping[str, int], num_labels: int) -> nn.Module:
         from erc_bench_models.fusion_modules import ConcatFusion as Module
 
-        return Module(text_dim, speech_dim, num_labels, self.params.hidden, self.params.dropout)
+        return Module(dims, num_labels, self.params.hidden, self.params.dropout)
 
 
 class LateFusion:
-    """Average of a text classifier's and a speech classifier's logits."""
+    """Average of one classifier's logits per modality (text and speech, or any others)."""
 
     name: ClassVar[str] = "late"
 
@@ -73,7 +78,7 @@ class LateFusion:
     def __init__(self, params: Params) -> None:
         self.params = params
 
-    def build(self, text_dim: int, speech_dim: int, num_labels: int) -> nn.Module:
+    def build(self, dims: Mapping[str, int], num_labels: int) -> nn.Module:
         from erc_bench_models.fusion_modules import LateFusion as Module
 
-        return Module(text_dim, speech_dim, num_labels, self.params.dropout)
+        return Module(dims, num_labels, self.params.dropout)

@@ -1,15 +1,20 @@
 """Torch modules of the fusion heads (imported lazily by ``fusion.build``).
 
-All take ``text [B, T, Dt]``, ``speech [B, T, Ds]`` (the same utterances,
-aligned) and a boolean ``mask [B, T]`` (True = real utterance) and return
-``logits [B, T, C]``. Padded keys are masked in every attention, so padding
-never changes the outputs at real positions.
+All take a ``ConversationBatch`` whose ``features`` hold ``text [B, T, Dt]`` and
+``speech [B, T, Ds]`` (the same utterances, aligned; ``concat`` and ``late``
+take any modalities, in the batch's order) and a boolean ``mask [B, T]`` (True =
+real utterance), and return ``logits [B, T, C]``. Padded keys are masked in
+every attention, so padding never changes the outputs at real positions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
+
+from erc_bench import ConversationBatch
 
 
 class _AttentionBlock(nn.Module):
@@ -78,28 +83,30 @@ class CoAttention(nn.Module):
             fused = self.self_attention(joint, joint, mask)
         return fused * mask.unsqueeze(-1)
 
-    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.fused_features(text, speech, mask))
+    def forward(self, batch: ConversationBatch) -> torch.Tensor:
+        return self.classifier(self.fused_features(batch.features["text"], batch.features["speech"], batch.mask))
 
 
 class ConcatFusion(nn.Module):
-    """Early fusion: concatenate the two features of each utterance, then an MLP."""
+    """Early fusion: concatenate the modalities' features of each utterance (in the batch's order), then an MLP."""
 
-    def __init__(self, text_dim: int, speech_dim: int, num_labels: int, hidden: int, dropout: float) -> None:
+    def __init__(self, dims: Mapping[str, int], num_labels: int, hidden: int, dropout: float) -> None:
         super().__init__()
-        self.classifier = _classifier(text_dim + speech_dim, hidden, num_labels, dropout)
+        self.modalities = list(dims)
+        self.classifier = _classifier(sum(dims.values()), hidden, num_labels, dropout)
 
-    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.cat([text, speech], dim=-1))
+    def forward(self, batch: ConversationBatch) -> torch.Tensor:
+        return self.classifier(torch.cat([batch.features[m] for m in self.modalities], dim=-1))
 
 
 class LateFusion(nn.Module):
     """Late fusion: one classifier per modality; the logits are averaged."""
 
-    def __init__(self, text_dim: int, speech_dim: int, num_labels: int, dropout: float) -> None:
+    def __init__(self, dims: Mapping[str, int], num_labels: int, dropout: float) -> None:
         super().__init__()
-        self.text_classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(text_dim, num_labels))
-        self.speech_classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(speech_dim, num_labels))
+        self.classifiers = nn.ModuleDict({m: nn.Sequential(nn.Dropout(dropout), nn.Linear(d, num_labels))
+                                          for m, d in dims.items()})
 
-    def forward(self, text: torch.Tensor, speech: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return 0.5 * (self.text_classifier(text) + self.speech_classifier(speech))
+    def forward(self, batch: ConversationBatch) -> torch.Tensor:
+        logits = [classifier(batch.features[m]) for m, classifier in self.classifiers.items()]
+        return sum(logits[1:], logits[0]) / len(logits)

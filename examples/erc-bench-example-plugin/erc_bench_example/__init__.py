@@ -1,13 +1,15 @@
 """An example third-party erc-bench plugin.
 
 It registers, through the same ``erc_bench`` entry-point group as the
-built-ins, a labeller (``example-keyword``: silver labels from word lists) and
-a fusion head (``example-gated``: a learned per-utterance gate between text and
-speech). Its names carry the package's prefix so that they never clash with
-the built-ins or with an author's own ``keyword`` labeller. Neither defines a
-``fingerprint()``: erc-bench identifies a component by its plugin name, params,
-package version and (for a working-tree install) its sources' digest. Its tests
-use erc-bench's pytest fixtures (``tests/``; ``docs/plugins.md``).
+built-ins, a labeller (``example-keyword``: silver labels from word lists), a
+speaker-aware context model (``example-speaker-gru``: a GRU over the
+conversation that knows who is speaking) and a fusion head (``example-gated``:
+a learned per-utterance gate between text and speech). Its names carry the
+package's prefix so that they never clash with the built-ins or with an
+author's own ``keyword`` labeller. None defines a ``fingerprint()``: erc-bench
+identifies a component by its plugin name, params, package version and (for a
+working-tree install) its sources' digest. Its tests use erc-bench's pytest
+fixtures (``tests/``; ``docs/plugins.md``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,47 @@ class KeywordLabeller:
         return out
 
 
+class SpeakerGRU:
+    """A forward GRU over the conversation whose input is each utterance plus an embedding of its speaker.
+
+    It reads ``batch.speakers`` (each conversation's speakers numbered in order of first turn, -1 unknown), so
+    the same words said by the other party give other features. A forward GRU never sees later positions, so
+    padding at the end of a conversation cannot change an earlier output.
+    """
+
+    name = "example-speaker-gru"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        hidden: int = 32
+        max_speakers: int = 9  # speakers beyond this share the last embedding
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+
+    def build(self, input_dim: int, num_labels: int):  # noqa: ANN201 - torch imported lazily
+        import torch
+        from torch import nn
+
+        p = self.params
+
+        class _SpeakerGRU(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.feature_dim = p.hidden
+                self.speaker = nn.Embedding(p.max_speakers + 1, 8)  # row 0: speaker unknown
+                self.gru = nn.GRU(input_dim + 8, p.hidden, batch_first=True)
+                self.out = nn.Linear(p.hidden, num_labels)
+
+            def forward(self, batch):  # noqa: ANN001, ANN202
+                who = self.speaker(batch.speakers.clamp(min=-1, max=p.max_speakers - 1) + 1)
+                features, _ = self.gru(torch.cat([batch.x, who], dim=-1))
+                features = features * batch.mask.unsqueeze(-1)
+                return self.out(features), features
+
+        return _SpeakerGRU()
+
+
 class GatedFusion:
     """fused = g * text + (1 - g) * speech, with g a sigmoid of both, then a linear classifier."""
 
@@ -53,7 +96,7 @@ class GatedFusion:
     def __init__(self, params: Params) -> None:
         self.params = params
 
-    def build(self, text_dim: int, speech_dim: int, num_labels: int):  # noqa: ANN201 - torch imported lazily
+    def build(self, dims, num_labels: int):  # noqa: ANN001, ANN201 - torch imported lazily
         import torch
         from torch import nn
 
@@ -62,10 +105,11 @@ class GatedFusion:
         class _Gated(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.text, self.speech = nn.Linear(text_dim, d), nn.Linear(speech_dim, d)
+                self.text, self.speech = nn.Linear(dims["text"], d), nn.Linear(dims["speech"], d)
                 self.gate, self.out = nn.Linear(2 * d, d), nn.Linear(d, num_labels)
 
-            def forward(self, text, speech, mask):  # noqa: ANN001, ANN202
+            def forward(self, batch):  # noqa: ANN001, ANN202
+                text, speech = batch.features["text"], batch.features["speech"]
                 t, s = torch.tanh(self.text(text)), torch.tanh(self.speech(speech))
                 g = torch.sigmoid(self.gate(torch.cat([t, s], dim=-1)))
                 return self.out(g * t + (1 - g) * s)
@@ -76,6 +120,11 @@ class GatedFusion:
 @hookimpl
 def erc_bench_register_labellers(register) -> None:  # noqa: ANN001
     register(KeywordLabeller)
+
+
+@hookimpl
+def erc_bench_register_context_models(register) -> None:  # noqa: ANN001
+    register(SpeakerGRU)
 
 
 @hookimpl
