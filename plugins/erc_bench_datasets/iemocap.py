@@ -58,7 +58,8 @@ CARD = DatasetCard(
             "unpack IEMOCAP_full_release and point params.root at it"),
     layout=("Session1..Session5/dialog/EmoEvaluation/<dialog>.txt  "
             "([6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5, 2.5, 2.5])",
-            "Session1..Session5/dialog/transcriptions/<dialog>.txt  (Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.)",
+            "Session1..Session5/dialog/transcriptions/<dialog>.txt  "
+            "(Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.)",
             "Session1..Session5/sentences/wav/<dialog>/<utterance>.wav"),
     splits=("by session (this project's folds; IEMOCAP defines none): 'paper' = MERITS-L's sessions 2-4 train, "
             "1 validation, 5 test; 'loso-N' tests on session N, validates on N+1"),
