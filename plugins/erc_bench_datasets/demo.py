@@ -26,7 +26,8 @@ DEMO_LABELS = ["angry", "happy", "sad", "neutral"]
 _REGENERATE = "regenerate it with 'python scripts/make_demo_corpus.py' (needs espeak-ng)"
 _DEMO_CITATION = """@misc{ercbench_demo,
   title = {erc-bench demo corpus: synthetic two-speaker conversations (espeak-ng)},
-  note  = {bundled with erc-bench; plugins/erc_bench_datasets/demo_data/README.md}
+  note  = {bundled with erc-bench; plugins/erc_bench_datasets/demo_data/README.md},
+  year  = {2026}
 }"""
 DEMO_CARD = DatasetCard(
     title="erc-bench demo corpus (synthetic)",
