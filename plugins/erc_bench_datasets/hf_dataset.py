@@ -88,7 +88,7 @@ def _load(params: HfDatasetParams) -> Any:
 
 def _as_tables(loaded: Any, split_column: str | None) -> dict[str, Any]:
     """{dataset split name: Dataset}; a single Dataset is split by its split column (or is all 'train')."""
-    if hasattr(loaded, "keys") and not hasattr(loaded, "column_names"):
+    if isinstance(loaded, dict):  # a DatasetDict (a dict of Dataset by split name)
         return {str(name): loaded[name] for name in loaded.keys()}
     if split_column is None:
         return {"train": loaded}
