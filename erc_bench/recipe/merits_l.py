@@ -24,6 +24,7 @@ from rich.markup import escape
 
 from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
+from erc_bench.core.cards import dataset_card
 from erc_bench.core.contracts import construct_all
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
@@ -206,7 +207,8 @@ class MeritsL:
             renamed = renamed_labels(data.labels)
             if renamed:  # labels MLflow refuses in metric names: the names their per-class metrics carry
                 self.tracker.log_params({LABEL_NAMES_PARAM: canonical_json(renamed)})
-            run_log.log_seed_start(self.tracker, self.loaded, self.problems)
+            run_log.log_seed_start(self.tracker, self.loaded, self.problems,
+                                   card=dataset_card(self.spec.datasets[index].plugin))
             ctx = StageContext(data, self.spec.training.stage1, seed, self.device, self.progress)
             yield SeedRun(ctx, self.cache, self.tracker, self.spec.benchmark.name)
 

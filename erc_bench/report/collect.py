@@ -38,6 +38,7 @@ class SeedView:
     started: int
     stages: dict[str, StageView] = field(default_factory=dict)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    card: dict[str, Any] = field(default_factory=dict)  # the dataset card logged with the run ({} for none)
 
 
 @dataclass
@@ -125,6 +126,7 @@ def collect(uri: str, experiment: str | None = None) -> ReportData:
                 view.stages[stage.stage] = stage
         problems = read_json_artifact(client, run.info.run_id, names.PROBLEMS_ARTIFACT) or {}
         view.problems = list(problems.get("problems", []))
+        view.card = read_json_artifact(client, run.info.run_id, names.DATASET_CARD_ARTIFACT) or {}
         views.append(view)
     newest_run = max(views, key=lambda v: v.started)
     spec = read_json_artifact(client, newest_run.run_id, names.RESOLVED_SPEC_ARTIFACT)

@@ -200,6 +200,15 @@ def _problems(data: ReportData, dataset: str) -> str:
     return f"<p>{_e(summary)}; each item was skipped and logged.</p>" + _table(["kind", "item", "detail"], rows) + more
 
 
+def _citation(runs: list[SeedView]) -> str:
+    """The dataset card's title, licence and BibTeX (logged with each seed run), or a line saying there is none."""
+    card = next((r.card for r in runs if r.card), None)
+    if not card:
+        return "<p class=\"meta\">This dataset plugin has no card (no citation logged).</p>"
+    return (f"<p class=\"meta\">{_e(card.get('title', ''))}; licence: {_e(card.get('licence', ''))}. "
+            f"Cite:</p><pre class=\"citation\">{_e(card.get('citation', ''))}</pre>")
+
+
 def render(data: ReportData) -> str:
     """The whole page as one string."""
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -215,7 +224,7 @@ def render(data: ReportData) -> str:
     for dataset in data.datasets:
         runs, stages = data.runs_of(dataset), data.stages_of(dataset)
         heading = f"<h3>{_e(dataset)}</h3>"
-        per_dataset["results"].append(heading + _results(data, dataset))
+        per_dataset["results"].append(heading + _citation(runs) + _results(data, dataset))
         per_dataset["confusion"].append(heading + _confusion(runs, stages, dataset))
         per_dataset["per-class-f1"].append(heading + _per_class(runs, stages, dataset))
         per_dataset["curves"].append(heading + f"<div class=\"figures\">{_curves(runs, stages, dataset)}</div>")

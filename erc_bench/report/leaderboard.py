@@ -34,7 +34,8 @@ from erc_bench.report.tracking import (
 STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
                "final"]
 FORMATS = ("table", "csv", "json", "markdown")
-METRICS = {"weighted_f1": "WF1", "accuracy": "accuracy (WA)", "ua": "UA", "macro_f1": "macro F1"}
+METRICS = {"weighted_f1": "WF1", "accuracy": "accuracy (WA)", "ua": "UA", "macro_f1": "macro F1",
+           "micro_f1_excl_majority": "micro F1 excl. majority class"}  # the last only where a corpus sets one
 SHORT_DIGEST = 8
 
 

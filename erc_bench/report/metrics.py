@@ -103,10 +103,30 @@ def _macro_f1_from_cm(cm: np.ndarray) -> float:
     return float(np.mean(_per_class_f1(cm)[seen])) if seen.any() else 0.0
 
 
-def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str]) -> dict[str, float]:
+MICRO_F1_EXCL_MAJORITY = "micro_f1_excl_majority"
+
+
+def _micro_f1_excluding(cm: np.ndarray, excluded: int) -> float:
+    """Micro F1 over every class but ``excluded``: true positives, predictions and gold items of the other
+    classes pooled (scikit-learn's ``f1_score(average="micro", labels=<the others>)``). An item of the
+    excluded class predicted as another class is a false positive; one of another class predicted as the
+    excluded class a false negative; excluded-as-excluded counts nowhere."""
+    keep = np.ones(cm.shape[0], dtype=bool)
+    keep[excluded] = False
+    tp = float(np.diagonal(cm)[keep].sum())
+    predicted, actual = float(cm[:, keep].sum()), float(cm[keep, :].sum())
+    return 2 * tp / (predicted + actual) if predicted + actual > 0 else 0.0
+
+
+def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[str],
+                           majority: str | None = None) -> dict[str, float]:
     """``weighted_f1``, ``accuracy`` (WA), ``ua`` (mean per-class recall), ``macro_f1``, ``f1/<label>``
     for every label (its ``metric_labels`` form), and ``n`` (items scored). SER papers report WA and UA, ERC
-    papers weighted and macro F1."""
+    papers weighted and macro F1.
+
+    ``majority``: a class the corpus's convention leaves out of the score (DailyDialog's "no emotion",
+    ``DatasetSplits.majority_label``); when given, ``micro_f1_excl_majority`` is added: micro F1 over the
+    other classes, the figure DailyDialog ERC papers report."""
     cm = confusion_matrix(gold, pred, labels)
     total = int(cm.sum())
     out = {
@@ -118,6 +138,8 @@ def classification_metrics(gold: Sequence[Any], pred: Sequence[Any], labels: Seq
     safe = metric_labels(labels)
     for label, f1 in zip(labels, _per_class_f1(cm), strict=True):
         out[f"f1/{safe[label]}"] = float(f1)
+    if majority is not None and majority in labels:
+        out[MICRO_F1_EXCL_MAJORITY] = _micro_f1_excluding(cm, list(labels).index(majority))
     out["n"] = float(total)
     return out
 

@@ -19,6 +19,8 @@ from erc_bench.report import plots
 from erc_bench.report.label_names import metric_labels
 from erc_bench.report.tracking import (
     CONFUSION_ARTIFACT,
+    DATASET_CARD_ARTIFACT,
+    DATASET_CITATION_TAG,
     EXPERIMENT_KIND_TAG,
     EXPERIMENT_KIND_TRAINING,
     FINAL_STAGE_TAG,
@@ -40,6 +42,7 @@ from erc_bench.report.tracking import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from erc_bench.core.cards import DatasetCard
     from erc_bench.core.spec import LoadedSpec
     from erc_bench.report.tracker import Tracker
 
@@ -115,10 +118,15 @@ def setup_experiment(tracker: Tracker, loaded: LoadedSpec) -> None:
     client.set_experiment_tag(tracker.experiment_id, NOTE_TAG, note)
 
 
-def log_seed_start(tracker: Tracker, loaded: LoadedSpec, problems: Sequence[Any]) -> None:
-    """What every dataset-seed run carries before its stages: the spec (as written and resolved), problems."""
+def log_seed_start(tracker: Tracker, loaded: LoadedSpec, problems: Sequence[Any],
+                   card: DatasetCard | None = None) -> None:
+    """What every dataset-seed run carries before its stages: the spec (as written and resolved), problems,
+    and the dataset's card (``dataset_card.json``; its BibTeX also as a tag, what to cite beside the scores)."""
     tracker.log_artifact(loaded.path, SPEC_DIR)
     tracker.log_dict(resolved_spec(loaded), RESOLVED_SPEC_ARTIFACT)
+    if card is not None:
+        tracker.log_dict(card.to_dict(), DATASET_CARD_ARTIFACT)
+        tracker.set_tags({DATASET_CITATION_TAG: card.citation[:5000]})  # well under MLflow's tag value limit
     counts: dict[str, float] = {}
     for problem in problems:
         counts[f"problems/{problem.kind}"] = counts.get(f"problems/{problem.kind}", 0) + 1

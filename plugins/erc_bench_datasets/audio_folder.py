@@ -24,11 +24,24 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import AudioSource, Conversation, DataError, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, Conversation, DataError, DatasetCard, DatasetSplits, Problem, Utterance
 
 from .common import empty_splits, finish, read_csv_rows
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".mp4")
+CARD = DatasetCard(
+    title="Audio folder (unlabelled speech for pre-training)",
+    citation="(cite the corpus the folder holds; for MSP-Podcast see: erc-bench data card msp-podcast)",
+    licence="that of the corpus in the folder",
+    obtain=("any folder of audio files (wav flac mp3 ogg m4a mp4), searched recursively; an optional metadata CSV "
+            "with per-file valence (MSP-Podcast's Labels/labels_consensus.csv: FileName, EmoVal)",),
+    layout=("<root>/**/<clip>.{wav,flac,mp3,ogg,m4a,mp4}", "optional <metadata>.csv (FileName, EmoVal)"),
+    splits="everything is train; pre-training draws its own 80/20 train/validation split",
+    label_map=(("(none)", "unlabelled: ASR fills the text, an LLM labeller the label"),),
+    defects=("metadata rows without a file, files without a row, non-numeric valence are reported",),
+    tasks=("pre-training pool (unlabelled)",),
+    modalities=("speech",),
+)
 
 
 class AudioFolderParams(BaseModel):
@@ -111,6 +124,7 @@ class AudioFolder:
     """Unlabelled audio files, optionally with valence metadata."""
 
     name: ClassVar[str] = "audio-folder"
+    card: ClassVar[DatasetCard] = CARD
     Params: ClassVar[type[BaseModel]] = AudioFolderParams
 
     def __init__(self, params: AudioFolderParams) -> None:

@@ -9,44 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from erc_bench import SPLITS, AudioSource, Conversation, DataError, DatasetSplits, Problem, Utterance
+from erc_bench import SPLITS, AudioSource, Conversation, DataError, DatasetCard, DatasetSplits, Problem, Utterance
 
 SPLIT_ALIASES = {"train": "train", "training": "train", "validation": "validation", "valid": "validation",
                  "val": "validation", "dev": "validation", "development": "validation", "test": "test"}
 
 
-@dataclass(frozen=True)
-class CorpusSource:
-    """Where a licensed corpus comes from; quoted by every layout error."""
-
-    title: str
-    obtain: str
-    licence: str
+def layout_error(card: DatasetCard, expected: Path | str, layout: str) -> DataError:
+    """One-line DataError: which path was expected, the layout, where to get the corpus, its licence;
+    the card's "how to obtain" lines ride along (``DataError.obtain``) and the CLI prints them below."""
+    return DataError(f"{card.title}: expected {expected} ({layout}); {card.obtain[0]} - licence: {card.licence}",
+                     obtain=card.obtain)
 
 
-IEMOCAP_SOURCE = CorpusSource("IEMOCAP", "request it with the release form at https://sail.usc.edu/iemocap/",
-                              "research licence from USC SAIL")
-MELD_SOURCE = CorpusSource("MELD", "download MELD.Raw from https://github.com/declare-lab/MELD", "GPL-3.0")
-MOSI_SOURCE = CorpusSource("CMU-MOSI", "download it with the CMU MultimodalSDK "
-                           "(https://github.com/CMU-MultiComp-Lab/CMU-MultimodalSDK)", "research use only")
-
-
-def layout_error(source: CorpusSource, expected: Path | str, layout: str) -> DataError:
-    """One-line DataError: which path was expected, the layout, where to get the corpus, its licence."""
-    return DataError(f"{source.title}: expected {expected} ({layout}); {source.obtain} - licence: {source.licence}")
-
-
-def require_dir(source: CorpusSource, path: Path, layout: str) -> Path:
+def require_dir(source: DatasetCard, path: Path, layout: str) -> Path:
     if not path.is_dir():
         raise layout_error(source, path, layout)
     return path
 
 
-def resolve_root(root: str | None, source: CorpusSource, layout: str) -> Path:
+def resolve_root(root: str | None, source: DatasetCard, layout: str) -> Path:
     """The corpus root as a Path; a missing/unset root is a DataError, never a traceback."""
     if not root:
         raise layout_error(source, "params.root (unset)", layout)
@@ -121,7 +106,7 @@ AUDIO_POLICY_DOC = ("'auto' uses the clip folder when present (a missing folder 
                     "problem each); 'require' makes a missing folder a DataError; 'off' never looks (text-only)")
 
 
-def clip_index(folder: Path, policy: str, source: CorpusSource, layout: str,
+def clip_index(folder: Path, policy: str, source: DatasetCard, layout: str,
                problems: list[Problem]) -> set[str] | None:
     """File names in a clip folder, or None when audio is off or (policy 'auto') the folder is absent."""
     if policy == "off":

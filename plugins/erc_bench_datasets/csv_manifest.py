@@ -19,12 +19,26 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import AudioSource, DataError, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, DataError, DatasetCard, DatasetSplits, Problem, Utterance
 
 from .common import check_text, conversation_list, empty_splits, finish, normalise_split, read_csv_rows
 
 REQUIRED_COLUMNS = ("conversation_id", "utterance_id", "text", "label", "split")
 KNOWN_COLUMNS = set(REQUIRED_COLUMNS) | {"speaker", "audio"}
+CARD = DatasetCard(
+    title="CSV manifest (bring your own corpus)",
+    citation="(cite the corpus the manifest describes)",
+    licence="that of the corpus you describe",
+    obtain=("write a CSV with one row per utterance: conversation_id, utterance_id, text, label, split "
+            "(+ optional speaker, audio); point params.manifest at it",),
+    layout=("<manifest>.csv  (conversation_id, utterance_id, text, label, split[, speaker, audio, ...])",
+            "audio paths relative to the manifest's folder, or absolute"),
+    splits="the manifest's split column: train / validation / test (dev, val, valid accepted)",
+    label_map=(("label column", "as written; params.labels fixes the set and order"),),
+    defects=("rows without a label, with an unknown split or label, or conflicting splits are reported",),
+    tasks=("any labelled task",),
+    modalities=("text", "speech"),
+)
 
 
 class CsvParams(BaseModel):
@@ -90,6 +104,7 @@ class CsvManifest:
     """Any labelled corpus described by a CSV manifest."""
 
     name: ClassVar[str] = "csv"
+    card: ClassVar[DatasetCard] = CARD
     Params: ClassVar[type[BaseModel]] = CsvParams
 
     def __init__(self, params: CsvParams) -> None:

@@ -29,9 +29,9 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench import AudioSource, DatasetSplits, Problem, Utterance
+from erc_bench import AudioSource, DatasetCard, DatasetSplits, Problem, SplitCount, Utterance
 
-from .common import IEMOCAP_SOURCE, check_text, conversation_list, empty_splits, finish, layout_error, resolve_root
+from .common import check_text, conversation_list, empty_splits, finish, layout_error, resolve_root
 
 LAYOUT = "IEMOCAP_full_release with Session1..Session5/{dialog/EmoEvaluation,dialog/transcriptions,sentences/wav}"
 SESSIONS = (1, 2, 3, 4, 5)
@@ -42,6 +42,38 @@ LABEL_MAPS: dict[int, dict[str, str]] = {
 }
 LABEL_ORDER = {4: ["angry", "happy", "sad", "neutral"],
                6: ["happy", "sad", "neutral", "angry", "excited", "frustrated"]}
+
+CARD = DatasetCard(
+    title="IEMOCAP",
+    url="https://sail.usc.edu/iemocap/",
+    citation="""@article{busso2008iemocap,
+  title   = {{IEMOCAP}: Interactive emotional dyadic motion capture database},
+  author  = {Busso, Carlos and Bulut, Murtaza and Lee, Chi-Chun and Kazemzadeh, Abe and Mower, Emily and
+             Kim, Samuel and Chang, Jeannette N. and Lee, Sungbok and Narayanan, Shrikanth S.},
+  journal = {Language Resources and Evaluation},
+  volume  = {42}, number = {4}, pages = {335--359}, year = {2008}
+}""",
+    licence="research licence from USC SAIL (release form; no redistribution)",
+    obtain=("request it with the release form at https://sail.usc.edu/iemocap/ (USC SAIL lab)",
+            "unpack IEMOCAP_full_release and point params.root at it"),
+    layout=("Session1..Session5/dialog/EmoEvaluation/<dialog>.txt  "
+            "([6.2901 - 8.2357]<TAB>Ses01F_impro01_F000<TAB>neu<TAB>[2.5, 2.5, 2.5])",
+            "Session1..Session5/dialog/transcriptions/<dialog>.txt  "
+            "(Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.)",
+            "Session1..Session5/sentences/wav/<dialog>/<utterance>.wav"),
+    splits=("by session (this project's folds; IEMOCAP defines none): 'paper' = MERITS-L's sessions 2-4 train, "
+            "1 validation, 5 test; 'loso-N' tests on session N, validates on N+1"),
+    counts=(SplitCount("train", 3205, source="sessions 2-4", note="4 classes"),
+            SplitCount("validation", 1085, source="session 1", note="4 classes"),
+            SplitCount("test", 1241, source="session 5", note="4 classes")),
+    label_map=(("ang", "angry"), ("hap", "happy"), ("exc", "happy (4 classes) / excited (6 classes)"),
+               ("sad", "sad"), ("neu", "neutral"), ("fru", "frustrated (6 classes only)"),
+               ("sur fea dis oth xxx", "left out by design")),
+    defects=("a label code outside IEMOCAP's set is an 'unknown-label' problem; a missing wav a 'missing-audio' one",),
+    tasks=("emotion, 4 classes (default) or 6 classes",),
+    modalities=("text", "speech"),
+    notes=("5531 utterances in 4 classes (happy + excited merged), the usual IEMOCAP-4 benchmark",),
+)
 
 _EVAL_LINE = re.compile(r"^\[(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)\]\s+(\S+)\s+(\S+)")
 _TRANSCRIPT_LINE = re.compile(r"^(Ses\S+)\s+\[[^\]]*\]:\s?(.*)$")
@@ -99,13 +131,14 @@ class Iemocap:
     """IEMOCAP, 4 or 6 classes, paper or leave-one-session-out fold."""
 
     name: ClassVar[str] = "iemocap"
+    card: ClassVar[DatasetCard] = CARD
     Params: ClassVar[type[BaseModel]] = IemocapParams
 
     def __init__(self, params: IemocapParams) -> None:
         self.params = params
 
     def load(self) -> DatasetSplits:
-        root = resolve_root(self.params.root, IEMOCAP_SOURCE, LAYOUT)
+        root = resolve_root(self.params.root, CARD, LAYOUT)
         label_map = LABEL_MAPS[self.params.classes]
         roles = session_roles(self.params.fold)
         splits, problems = empty_splits(), []
@@ -113,7 +146,7 @@ class Iemocap:
             session_dir = root / f"Session{session}"
             eval_dir = session_dir / "dialog" / "EmoEvaluation"
             if not eval_dir.is_dir():
-                raise layout_error(IEMOCAP_SOURCE, eval_dir, LAYOUT)
+                raise layout_error(CARD, eval_dir, LAYOUT)
             texts = _transcripts(session_dir / "dialog" / "transcriptions")
             wav_dir = session_dir / "sentences" / "wav"
             groups: dict[str, list[Utterance]] = {}

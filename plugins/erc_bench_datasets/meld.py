@@ -12,6 +12,9 @@ Season, Episode, StartTime, EndTime``. Seven classes: neutral, joy, surprise, an
 sadness, disgust, fear; official splits train / dev (-> validation) / test
 (9989 / 1109 / 2610 utterances on the real release).
 
+``labels = "sentiment"``: the release's own ``Sentiment`` column instead (positive, negative,
+neutral; 3 classes), same utterances and splits; a value outside the three is ``unknown-label``.
+
 Text is kept as written (typographic quotes stay); only the known mojibake of the
 release (UTF-8 read as cp1252, e.g. ``Iâ€™m``) is repaired. Dialogue ids restart in
 every split, so ids are prefixed with the split: ``dev_dia110_utt7``.
@@ -27,14 +30,13 @@ probes them (the real train ``dia125_utt3`` is corrupt).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import DatasetSplits, Problem, Utterance
+from erc_bench import SENTIMENT_LABELS, DatasetCard, DatasetSplits, Problem, SplitCount, Utterance
 
 from .common import (
-    MELD_SOURCE,
     AudioPolicy,
     check_text,
     clip_index,
@@ -56,6 +58,38 @@ FILES = {  # split -> (csv, clip folder, id prefix)
     "test": ("test_sent_emo.csv", "output_repeated_splits_test", "test"),
 }
 REQUIRED_COLUMNS = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
+CARD = DatasetCard(
+    title="MELD",
+    url="https://affective-meld.github.io/",
+    citation="""@inproceedings{poria2019meld,
+  title     = {{MELD}: A Multimodal Multi-Party Dataset for Emotion Recognition in Conversations},
+  author    = {Poria, Soujanya and Hazarika, Devamanyu and Majumder, Navonil and Naik, Gautam and
+               Cambria, Erik and Mihalcea, Rada},
+  booktitle = {Proceedings of the 57th Annual Meeting of the Association for Computational Linguistics},
+  pages     = {527--536}, year = {2019}
+}""",
+    licence="GPL-3.0",
+    obtain=("download MELD.Raw from https://github.com/declare-lab/MELD "
+            "(https://web.eecs.umich.edu/~mihalcea/downloads/MELD.Raw.tar.gz)",
+            "unpack MELD.Raw.tar.gz and the train/dev/test tarballs inside it; point params.root at MELD.Raw"),
+    layout=("train_sent_emo.csv  dev_sent_emo.csv  test_sent_emo.csv  (Sr No., Utterance, Speaker, Emotion, "
+            "Sentiment, Dialogue_ID, Utterance_ID, Season, Episode, StartTime, EndTime; UTF-8)",
+            "train_splits/dia{D}_utt{U}.mp4", "dev_splits_complete/dia{D}_utt{U}.mp4",
+            "output_repeated_splits_test/dia{D}_utt{U}.mp4"),
+    splits="the release's official train / dev / test (dev is this project's validation); ids prefixed by split",
+    counts=(SplitCount("train", 9989, 1039, "train"), SplitCount("validation", 1109, 114, "dev"),
+            SplitCount("test", 2610, 280, "test")),
+    label_map=tuple((e, e) for e in LABELS) + tuple((f"Sentiment {s}", s) for s in SENTIMENT_LABELS),
+    defects=("dev dia110_utt7 has no clip (a 'missing-audio' problem)",
+             "train dia125_utt3 is corrupt ('unreadable-audio' under data info --check-audio)",
+             "some texts carry UTF-8-read-as-cp1252 mojibake (Iâ€™m), repaired on load"),
+    tasks=("emotion, 7 classes (labels = 'emotion', default)", "sentiment, 3 classes (labels = 'sentiment')"),
+    modalities=("text", "speech"),
+    notes=("emotions in train: neutral 4710, joy 1743, surprise 1205, anger 1109, sadness 683, disgust 271, "
+           "fear 268",
+           "sentiment (train / dev / test): neutral 4710 / 470 / 1256, negative 2945 / 406 / 833, "
+           "positive 2334 / 233 / 521"),
+)
 _MOJIBAKE_MARKERS = ("â€", "Ã", "Â", "\u00e2\u0080")
 
 
@@ -76,35 +110,41 @@ class MeldParams(BaseModel):
 
     root: str | None = Field(None, description="path to the extracted MELD.Raw folder")
     audio: AudioPolicy = "auto"
+    labels: Literal["emotion", "sentiment"] = Field(
+        "emotion", description="'emotion' (7 classes, the Emotion column) or 'sentiment' (3, the Sentiment column)")
 
 
 class Meld:
-    """MELD with its official train / dev / test splits, 7 emotions."""
+    """MELD with its official train / dev / test splits, 7 emotions or 3 sentiments."""
 
     name: ClassVar[str] = "meld"
+    card: ClassVar[DatasetCard] = CARD
     Params: ClassVar[type[BaseModel]] = MeldParams
 
     def __init__(self, params: MeldParams) -> None:
         self.params = params
 
     def load(self) -> DatasetSplits:
-        root = resolve_root(self.params.root, MELD_SOURCE, LAYOUT)
+        root = resolve_root(self.params.root, CARD, LAYOUT)
         splits, problems = empty_splits(), []
         for split, (csv_name, clip_dir, prefix) in FILES.items():
             csv_path = root / csv_name
             if not csv_path.is_file():
-                raise layout_error(MELD_SOURCE, csv_path, LAYOUT)
-            clips = clip_index(root / clip_dir, self.params.audio, MELD_SOURCE, LAYOUT, problems)
-            splits[split] = conversation_list(self._read_split(csv_path, root / clip_dir, prefix, clips, problems))
-        return finish(self.name, LABELS, splits, problems)
+                raise layout_error(CARD, csv_path, LAYOUT)
+            clips = clip_index(root / clip_dir, self.params.audio, CARD, LAYOUT, problems)
+            splits[split] = conversation_list(self._read_split(csv_path, root / clip_dir, prefix, clips, problems,
+                                                               self.params.labels))
+        return finish(self.name, LABELS if self.params.labels == "emotion" else list(SENTIMENT_LABELS), splits,
+                      problems)
 
     @staticmethod
     def _read_split(csv_path: Path, clip_dir: Path, prefix: str, clips: set[str] | None,
-                    problems: list[Problem]) -> dict[str, list[Utterance]]:
+                    problems: list[Problem], task: str = "emotion") -> dict[str, list[Utterance]]:
         header, rows = read_csv_rows(csv_path, "MELD", problems)
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        required = REQUIRED_COLUMNS + (("Sentiment",) if task == "sentiment" else ())
+        missing = [c for c in required if c not in header]
         if missing:
-            raise layout_error(MELD_SOURCE, csv_path, f"a CSV with columns {', '.join(REQUIRED_COLUMNS)}; "
+            raise layout_error(CARD, csv_path, f"a CSV with columns {', '.join(required)}; "
                                                       f"missing {', '.join(missing)}")
         keyed: list[tuple[int, int, Utterance]] = []
         for line_no, row in enumerate(rows, start=2):
@@ -115,15 +155,16 @@ class Meld:
                 problems.append(Problem("malformed-row", f"{csv_path.name}:{line_no}", "non-integer ids"))
                 continue
             utt_id = f"{prefix}_dia{dia}_utt{utt}"
-            emotion = row["Emotion"].strip().lower()
-            if emotion not in LABELS:
-                problems.append(Problem("unknown-label", utt_id, f"emotion '{row['Emotion']}'"))
+            column, allowed = ("Emotion", LABELS) if task == "emotion" else ("Sentiment", SENTIMENT_LABELS)
+            label = row[column].strip().lower()
+            if label not in allowed:
+                problems.append(Problem("unknown-label", utt_id, f"{column.lower()} '{row[column]}'"))
                 continue
             clip_name = f"dia{dia}_utt{utt}.mp4"
             audio = clip_source(clips, clip_dir, clip_name, utt_id, problems)
             utterance = Utterance(
                 id=utt_id, conversation_id=f"{prefix}_dia{dia}", position=utt,
-                text=fix_mojibake(row["Utterance"]).strip(), label=emotion,
+                text=fix_mojibake(row["Utterance"]).strip(), label=label,
                 speaker=fix_mojibake(row["Speaker"]).strip() or None, audio=audio,
                 meta={k: row.get(v, "") for k, v in (("sentiment", "Sentiment"), ("season", "Season"),
                                                       ("episode", "Episode"), ("start_time", "StartTime"),

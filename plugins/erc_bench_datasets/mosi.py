@@ -33,10 +33,9 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import DatasetSplits, Problem, Utterance
+from erc_bench import DatasetCard, DatasetSplits, Problem, SplitCount, Utterance
 
 from .common import (
-    MOSI_SOURCE,
     AudioPolicy,
     check_text,
     clip_index,
@@ -54,6 +53,33 @@ from .mosi_folds import PAPER_TEST, PAPER_TRAIN_VALIDATION, STANDARD_TEST, STAND
 LABELS = ["negative", "positive"]
 REQUIRED_COLUMNS = ("video_id", "clip_id", "text", "label")
 N_PAPER_VALIDATION = 13
+CARD = DatasetCard(
+    title="CMU-MOSI",
+    url="http://multicomp.cs.cmu.edu/resources/cmu-mosi-dataset/",
+    citation="""@article{zadeh2016mosi,
+  title   = {Multimodal Sentiment Intensity Analysis in Videos: Facial Gestures and Verbal Messages},
+  author  = {Zadeh, Amir and Zellers, Rowan and Pincus, Eli and Morency, Louis-Philippe},
+  journal = {IEEE Intelligent Systems},
+  volume  = {31}, number = {6}, pages = {82--88}, year = {2016}
+}""",
+    licence="research use only (CMU MultiComp Lab terms)",
+    obtain=("download it with the CMU MultimodalSDK (https://github.com/CMU-MultiComp-Lab/CMU-MultimodalSDK)",
+            "the raw CMU_MOSI.zip holds Audio/WAV_16000/Segmented/; write label.csv (video_id, clip_id, text, "
+            "label, annotation, mode) from the SDK's label and transcript files"),
+    layout=("label.csv  (video_id, clip_id, text, label, annotation, mode)",
+            "Audio/WAV_16000/Segmented/{video_id}_{clip_id}.wav"),
+    splits=("'paper' (default): Poria et al. 2017, videos 1-62 train+validation (49 / 13), 63-93 test; "
+            "'52-10-31': the SDK's standard folds; 'label-file': the mode column"),
+    counts=(SplitCount("train", None, 49, "paper fold", "1447 utterances train + validation together"),
+            SplitCount("validation", None, 13, "paper fold", "the last 13 of videos 1-62 (this project's choice)"),
+            SplitCount("test", 752, 31, "paper fold")),
+    label_map=(("score in [-3, 0)", "negative"), ("score in [0, 3]", "positive")),
+    defects=("a score outside [-3, 3] or not a number is 'unknown-label'; a video in no fold 'unknown-video'",),
+    tasks=("sentiment, binary",),
+    modalities=("text", "speech"),
+    notes=("93 videos, 2199 segments in all",
+           "fold '52-10-31': 52 / 10 / 31 videos, 686 test utterances (shares 7 test videos with 'paper')"),
+)
 
 
 def fold_of(fold: str) -> dict[str, str]:
@@ -85,6 +111,7 @@ class Mosi:
     """CMU-MOSI, binary sentiment, one conversation per video."""
 
     name: ClassVar[str] = "mosi"
+    card: ClassVar[DatasetCard] = CARD
     Params: ClassVar[type[BaseModel]] = MosiParams
 
     def __init__(self, params: MosiParams) -> None:
@@ -94,18 +121,18 @@ class Mosi:
         p = self.params
         layout = (f"{p.label_file} with columns video_id, clip_id, text, label, annotation, mode; "
                   f"audio in {p.audio_dir}/")
-        root = resolve_root(p.root, MOSI_SOURCE, layout)
+        root = resolve_root(p.root, CARD, layout)
         label_path = root / p.label_file
         if not label_path.is_file():
-            raise layout_error(MOSI_SOURCE, label_path, layout)
+            raise layout_error(CARD, label_path, layout)
         problems: list[Problem] = []
         header, rows = read_csv_rows(label_path, "CMU-MOSI", problems)
         needed = REQUIRED_COLUMNS + (("mode",) if p.fold == "label-file" else ())
         missing = [c for c in needed if c not in header]
         if missing:
-            raise layout_error(MOSI_SOURCE, label_path, f"{layout}; missing column(s) {', '.join(missing)}")
+            raise layout_error(CARD, label_path, f"{layout}; missing column(s) {', '.join(missing)}")
         audio_dir = root / p.audio_dir
-        clips = clip_index(audio_dir, p.audio, MOSI_SOURCE, layout, problems)
+        clips = clip_index(audio_dir, p.audio, CARD, layout, problems)
         video_split = fold_of(p.fold) if p.fold != "label-file" else {}
         keyed: dict[str, list[tuple[int, Utterance]]] = {s: [] for s in ("train", "validation", "test")}
         for line_no, row in enumerate(rows, start=2):
