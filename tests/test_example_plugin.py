@@ -77,3 +77,62 @@ def test_spec_using_the_example_labeller_and_fusion_head_runs(cli, example_insta
     assert seed_run.data.params["code.model.fusion_head"].startswith("erc-bench-example-plugin 0.1.0 (source ")
     assert seed_run.data.tags["plugin.erc-bench-example-plugin"] == "0.1.0"
     assert 0.0 <= seed_run.data.metrics["stage3-fusion/test/weighted_f1"] <= 1.0
+
+
+def test_a_speaker_aware_context_model_and_a_whole_system_reach_leaderboard_compare_report_and_predict(
+        cli, example_installed, tmp_path) -> None:
+    """The contract for the field: a third-party context model that reads speakers, and a third-party system
+    that is not staged, each run from a spec, and are treated like MERITS-L by every command that reads runs."""
+    import csv
+
+    manifest = write_tiny_corpus(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'example.db'}"
+    staged = tmp_path / "staged.toml"
+    staged.write_text(SPEC.format(manifest=manifest, fusion="concat", fusion_params="hidden = 8")
+                      .replace('name = "tiny-e2e"', 'name = "with-speakers"').replace("seeds = [0, 1]", "seeds = [0]")
+                      .replace('context_model = { plugin = "bigru-attention", params = { hidden = 8, heads = 2 } }',
+                               'context_model = { plugin = "example-speaker-gru", params = { hidden = 8 } }'))
+    assert "example-speaker-gru" in staged.read_text()
+    system = tmp_path / "system.toml"
+    system.write_text(f'[benchmark]\nname = "speaker-majority"\nseeds = [0]\ndevice = "cpu"\n\n[[datasets]]\n'
+                      f'plugin = "csv"\nparams = {{ manifest = "{manifest}" }}\n\n'
+                      '[system]\nplugin = "example-speaker-majority"\n')
+    for spec in (staged, system):
+        code, output = cli(["run", str(spec), "--tracking-uri", uri])
+        assert code == 0, output
+    code, output = cli(["run", str(system), "--tracking-uri", uri])  # a rerun replays the system from the cache
+    assert code == 0 and "cached" in output.lower(), output
+
+    code, board = cli(["leaderboard", "--tracking-uri", uri, "--format", "csv"])
+    assert code == 0, board
+    rows = list(csv.DictReader(board.splitlines()))
+    systems = {(r["system"].split(" @")[0], r["stage"]) for r in rows}
+    assert ("speaker-majority", "system") in systems and ("with-speakers", "stage3-fusion") in systems
+    assert sum(1 for r in rows if r["system"].startswith("speaker-majority")) == 1  # the replay added no row
+
+    code, compared = cli(["compare", "speaker-majority", "with-speakers", "--tracking-uri", uri, "--resamples",
+                          "200", "--format", "json"])
+    assert code == 0, compared
+    assert '"n_items"' in compared
+
+    report = tmp_path / "report.html"
+    code, output = cli(["report", "--experiment", "speaker-majority", "--tracking-uri", uri, "--out", str(report)])
+    assert code == 0, output
+    assert "speaker-majority" in report.read_text(encoding="utf-8")
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    seed_run = client.search_runs([client.get_experiment_by_name("speaker-majority").experiment_id],
+                                  "tags.erc_bench.run_kind = 'dataset-seed'")[0]
+    assert seed_run.data.params["system.plugin"] == "example-speaker-majority"
+    assert seed_run.data.params["code.system"].startswith("erc-bench-example-plugin 0.1.0")
+    inputs = tmp_path / "new.csv"
+    inputs.write_text("conversation_id,utterance_id,speaker,text\nn1,n1_0,A,hello\nn1,n1_1,B,bye\n")
+    out = tmp_path / "predicted.csv"
+    code, output = cli(["predict", seed_run.info.run_id, "--input", str(inputs), "--out", str(out),
+                        "--tracking-uri", uri])
+    assert code == 0, output
+    predicted = list(csv.DictReader(out.open()))
+    assert [r["utterance_id"] for r in predicted] == ["n1_0", "n1_1"]
+    assert all(r["stage"] == "system" and r["predicted"] in ("happy", "sad") for r in predicted)

@@ -147,3 +147,14 @@ class Batched(Protocol):
 
     @property
     def batch_size(self) -> int: ...
+
+
+@runtime_checkable
+class Persistent(Protocol):
+    """A whole system that can save what ``fit`` learned and load it again, so ``erc-bench predict`` can apply
+    a trained run to new conversations; default: the system is used as built (a system without learned state,
+    such as a zero-shot LLM classifier)."""
+
+    def save(self, directory: str) -> None: ...
+
+    def load(self, directory: str) -> None: ...

@@ -262,17 +262,58 @@ class SpeechHead(Component, Protocol):
         ...
 
 
+@dataclass
+class SystemContext:
+    """What a whole system is given besides its data: the run's seed (seed every generator from it), the
+    device (``"cpu"`` or ``"cuda"``), a folder of its own in the run's cache for anything worth keeping
+    across runs (API answers, downloaded models), and ``progress(done, total)`` for long loops (or None)."""
+
+    seed: int
+    device: str
+    cache_dir: str
+    progress: Any = None
+
+
+@runtime_checkable
+class System(Component, Protocol):
+    """A whole ERC system that is not staged like MERITS-L (an LLM that labels each utterance from its
+    conversation, a model a third party trains its own way). The engine gives ``fit`` the train and
+    validation splits only (selection on validation is the system's business), then asks ``predict`` for
+    the validation and test conversations with their labels removed, scores the answers, caches and logs
+    them like any stage; leaderboard, ``compare`` and the report show it like any system."""
+
+    def fit(self, data: DatasetSplits, context: SystemContext) -> None:
+        """Learn from ``data.splits["train"]`` (and ``["validation"]``); ``data.labels`` is the label set."""
+        ...
+
+    def predict(self, conversations: list[Conversation], context: SystemContext) -> dict[str, str]:
+        """Utterance id -> one of ``data.labels`` for every utterance it can label (the others count as
+        missed); labels are absent from the utterances it is given."""
+        ...
+
+
+class StagedSystem(Protocol):
+    """A system the engine runs as a staged recipe (MERITS-L: pre-training, Stages I-III, each cached and
+    logged as its own nested run) rather than through ``fit`` / ``predict``."""
+
+    def recipe(self, loaded: Any, console: Any) -> Any:
+        """The runner whose ``run(tracking_uri, cache_dir, limit)`` runs the spec ``loaded``."""
+        ...
+
+
 # --------------------------------------------------------------------- the kinds
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of component: the spec/registry key, the Protocol a class must meet, its pluggy hook."""
+    """One kind of component: the spec/registry key, the Protocol a class must meet (or, where given, the
+    alternative Protocol), its pluggy hook."""
 
     name: str
     protocol: type
     hook: str
     description: str
+    alternative: type | None = None
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
@@ -284,6 +325,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("context_model", ContextModel, "erc_bench_register_context_models", "conversation context models"),
     Kind("fusion_head", FusionHead, "erc_bench_register_fusion_heads", "modality fusion heads"),
     Kind("speech_head", SpeechHead, "erc_bench_register_speech_heads", "Stage I speech heads"),
+    Kind("system", System, "erc_bench_register_systems", "whole systems (fit on train/validation, predict test)",
+         alternative=StagedSystem),
 )}
 """The one table of component kinds. Iterating it gives the kind names; hookspecs, registries and the
 spec's component slots are all derived from it, so a new kind is added here and nowhere else."""

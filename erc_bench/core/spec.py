@@ -132,11 +132,31 @@ def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params
         raise SpecError(file, path, message) from None
 
 
+STAGED_SYSTEM = "merits-l"
+"""The system a spec without ``[system]`` runs: MERITS-L's staged recipe, configured by ``[model]``,
+``[training]`` and ``[pretrain]``."""
+
+
+def system_plugin(spec: Spec) -> str:
+    return spec.system.plugin if spec.system is not None else STAGED_SYSTEM
+
+
+def uses_staged_recipe(spec: Spec) -> bool:
+    """Whether the spec runs MERITS-L's staged recipe (whose ``[model]`` and ``[pretrain]`` slots then count)
+    rather than a whole system through ``fit`` / ``predict``."""
+    return system_plugin(spec) == STAGED_SYSTEM
+
+
 def component_slots(spec: Spec) -> list[tuple[str, str, str, dict[str, Any]]]:
-    """Every (key path, kind, plugin, params) the spec fills, in file order."""
+    """Every (key path, kind, plugin, params) the spec fills, in file order: the datasets, the system, and
+    for MERITS-L's staged recipe its model and pre-training components."""
     slots: list[tuple[str, str, str, dict[str, Any]]] = []
     for i, entry in enumerate(spec.datasets):
         slots.append((f"datasets.{i}", "dataset", entry.plugin, entry.params))
+    system = spec.system
+    slots.append(("system", "system", system_plugin(spec), system.params if system is not None else {}))
+    if not uses_staged_recipe(spec):
+        return slots
     model = spec.model
     for key, kind in (("text_encoder", "text_encoder"), ("speech_encoder", "speech_encoder"),
                       ("speech_head", "speech_head"), ("asr", "asr"),
@@ -152,6 +172,8 @@ def component_slots(spec: Spec) -> list[tuple[str, str, str, dict[str, Any]]]:
 
 
 def _check_consistency(file: str, spec: Spec) -> None:
+    if not uses_staged_recipe(spec):
+        return  # a whole system's settings are its own params
     model = spec.model
     if "text" in model.modalities and model.text_encoder is None:
         raise SpecError(file, "model.text_encoder", "required when 'text' is in model.modalities")

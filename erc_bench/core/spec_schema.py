@@ -149,6 +149,7 @@ class TrackingSection(_Strict):
 class Spec(_Strict):
     benchmark: BenchmarkSection
     datasets: list[DatasetEntry] = Field(min_length=1)
+    system: ComponentRef | None = None  # None: MERITS-L's staged recipe ([model], [training], [pretrain])
     model: ModelSection = Field(default_factory=ModelSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
     pretrain: PretrainSection | None = None

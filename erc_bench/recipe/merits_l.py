@@ -32,7 +32,7 @@ from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build, identity_of
 from erc_bench.core.printable import shown
 from erc_bench.core.progress import progress_bar
-from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec
+from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec, uses_staged_recipe
 from erc_bench.recipe import distributed
 from erc_bench.recipe.context import StageContext
 from erc_bench.recipe.inputs import Inputs, digest_features, first_conversations, prepare_inputs
@@ -83,10 +83,17 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
                   console: Console | None = None, limit: int | None = None) -> BenchmarkOutcome:
     """Run every dataset and seed of a validated spec; returns the scores for the results table.
 
+    The spec's ``[system]`` decides how: MERITS-L's staged recipe (no ``[system]``, or ``merits-l``), or a
+    whole system's ``fit`` / ``predict`` (``system_run``).
     ``limit`` keeps the first N conversations of each split (a smoke test); such runs are tagged
     ``erc_bench.limit`` and, their data being different, never share stage results with full runs.
     """
-    return MeritsL(loaded, console or Console()).run(tracking_uri, cache_dir, limit)
+    console = console or Console()
+    if uses_staged_recipe(loaded.spec):  # merits-l (builtin_systems.MeritsLSystem): this module's MeritsL
+        return loaded.build("system").recipe(loaded, console).run(tracking_uri, cache_dir, limit)
+    from erc_bench.recipe.system_run import SystemRun
+
+    return SystemRun(loaded, console).run(tracking_uri, cache_dir, limit)
 
 
 class MeritsL:
@@ -157,7 +164,7 @@ class MeritsL:
         return corpora
 
     def _pretraining(self) -> bool:
-        return self.spec.pretrain is not None and self.spec.pretrain.enabled
+        return uses_staged_recipe(self.spec) and self.spec.pretrain is not None and self.spec.pretrain.enabled
 
     # ------------------------------------------------------------------ pretrain
     def pretrain(self) -> ComponentRef | None:

@@ -11,7 +11,7 @@ modality, Stage II over each conversation in order, then Stage III fusion (or
 the joint model). Nothing is trained.
 
 Input: a CSV with ``utterance_id`` and ``text`` and/or ``audio`` (a path,
-relative to the CSV), optionally ``conversation_id`` and ``position``; or a
+relative to the CSV), optionally ``conversation_id``, ``position`` and ``speaker``; or a
 folder of audio files, one conversation per sub-folder, in file-name order.
 """
 
@@ -73,6 +73,7 @@ def read_inputs(source: Path) -> list[Conversation]:
         path = (source.parent / audio) if audio else None
         by_conversation.setdefault(conversation, []).append(
             Utterance(row["utterance_id"], conversation, position, (row.get("text") or "").strip(), None,
+                      speaker=(row.get("speaker") or "").strip() or None,
                       audio=AudioSource(str(path)) if path else None))
     return [Conversation(cid, sorted(utts, key=lambda u: u.position)) for cid, utts in by_conversation.items()]
 
@@ -92,12 +93,14 @@ def _folder_conversations(folder: Path) -> list[Conversation]:
 def predict(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache,
             progress: Any = None) -> list[Prediction]:
     """Run ``conversations`` through the system described by ``manifest`` (see the module docstring)."""
-    from erc_bench.core.spec import Spec
+    from erc_bench.core.spec import STAGED_SYSTEM, Spec
     from erc_bench.recipe.predict_stages import SystemRunner
 
     if manifest.get("format") != _FORMAT:
         raise UserError("this run's system.json was written by another erc-bench version; re-run the benchmark")
     spec = Spec(**manifest["spec"])
+    if spec.system is not None and spec.system.plugin != STAGED_SYSTEM:
+        return _predict_with_system(manifest, conversations, cache)
     runner = SystemRunner(spec, manifest, cache, progress)
     utterances = [u for c in conversations for u in c.utterances]
     texts = runner.texts(utterances)
@@ -108,6 +111,19 @@ def predict(manifest: dict[str, Any], conversations: list[Conversation], cache: 
     return [Prediction(u, texts.get(u.id), {s: labels[int(p[u.id].argmax())] for s, p in outputs.logits.items()
                                             if u.id in p}, final,
                        outputs.probabilities(u.id)) for u in utterances if u.id in outputs.logits[final]]
+
+
+def _predict_with_system(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache
+                         ) -> list[Prediction]:
+    """A whole system's answers (its labels; probability 1 for the label it names, as it gives no others)."""
+    from erc_bench.recipe.system_run import SYSTEM_STAGE, load_system, system_context
+
+    system = load_system(manifest, cache)
+    answers = system.predict(conversations, system_context(manifest, cache, system))
+    labels = manifest["labels"]
+    return [Prediction(u, u.text or None, {SYSTEM_STAGE: answers[u.id]}, SYSTEM_STAGE,
+                       [1.0 if label == answers[u.id] else 0.0 for label in labels])
+            for c in conversations for u in c.utterances if answers.get(u.id) in labels]
 
 
 def write_predictions(predictions: list[Prediction], labels: list[str], out: Path) -> None:

@@ -44,10 +44,12 @@ class SeedRun:
         self.place_of = {u.id: (u.conversation_id, u.position) for split in ctx.data.splits
                          for u in ctx.data.utterances(split)}  # for every stage's predictions.csv
 
-    def stage(self, name: str, cfg: StageTraining, key_parts: dict[str, Any],
+    def stage(self, name: str, cfg: StageTraining | None, key_parts: dict[str, Any],
               train: Callable[[StageContext], StageResult]) -> StageResult:
-        """Train (or read back) one stage with ``cfg``, log it as a nested run, and return its result."""
-        key = Cache.key("stage", name, {"format": STAGE_KEY_FORMAT, "cfg": cfg.model_dump(), "seed": self.ctx.seed,
+        """Train (or read back) one stage with ``cfg`` (None: a whole system, whose settings are its params, in
+        ``key_parts``), log it as a nested run, and return its result."""
+        settings = cfg.model_dump() if cfg is not None else None
+        key = Cache.key("stage", name, {"format": STAGE_KEY_FORMAT, "cfg": settings, "seed": self.ctx.seed,
                                         "device": self.ctx.device.type, **key_parts}, self.data_digest)
         self.stage_keys[name] = key
         result = StageResult.from_cache(self.cache, key)
@@ -55,14 +57,14 @@ class SeedRun:
         with self.tracker.run(name, tags={STAGE_TAG: name, CACHED_TAG: str(cached)}, nested=True):
             if result is None:
                 with epoch_listener(self._log_epoch):  # per-epoch metrics appear while the stage trains
-                    result = train(self.ctx.with_settings(cfg))
+                    result = train(self.ctx.with_settings(cfg) if cfg is not None else self.ctx)
                 if distributed.is_main():
                     result.to_cache(self.cache, key)
             else:
                 for record in result.history:  # replayed from the cache
                     self._log_epoch(name, record)
             logged = run_log.log_stage(self.tracker, self.seed_log, result,
-                                       {"stage": cfg.model_dump(), "best_epoch": result.best_epoch,
+                                       {"stage": settings or {}, "best_epoch": result.best_epoch,
                                         "n_missing": result.n_missing},
                                        cached, self._predictions_csv(result), log_history=False)
         self.tracker.log_metrics(run_log.parent_stage_metrics(logged))

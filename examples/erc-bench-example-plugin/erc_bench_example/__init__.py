@@ -3,8 +3,9 @@
 It registers, through the same ``erc_bench`` entry-point group as the
 built-ins, a labeller (``example-keyword``: silver labels from word lists), a
 speaker-aware context model (``example-speaker-gru``: a GRU over the
-conversation that knows who is speaking) and a fusion head (``example-gated``:
-a learned per-utterance gate between text and speech). Its names carry the
+conversation that knows who is speaking), a fusion head (``example-gated``: a
+learned per-utterance gate between text and speech) and a whole system
+(``example-speaker-majority``: each speaker's most frequent training label). Its names carry the
 package's prefix so that they never clash with the built-ins or with an
 author's own ``keyword`` labeller. None defines a ``fingerprint()``: erc-bench
 identifies a component by its plugin name, params, package version and (for a
@@ -115,6 +116,58 @@ class GatedFusion:
                 return self.out(g * t + (1 - g) * s)
 
         return _Gated()
+
+
+class SpeakerMajority:
+    """A whole system (no stages): each speaker's most frequent label in training, else the corpus's.
+
+    A baseline that shows how much of a corpus's labels the speaker alone predicts (speakers recur across
+    splits in some corpora). ``fit`` sees train and validation only; ``predict`` gets conversations without
+    labels. It saves what it learnt, so ``erc-bench predict`` can apply a trained run.
+    """
+
+    name = "example-speaker-majority"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        min_turns: int = 1  # a speaker needs this many training turns to get a label of their own
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.by_speaker: dict[str, str] = {}
+        self.fallback = ""
+
+    def fit(self, data, context) -> None:  # noqa: ANN001
+        from collections import Counter
+
+        turns = [u for c in data.splits["train"] for u in c.utterances if u.label is not None]
+        self.fallback = Counter(u.label for u in turns).most_common(1)[0][0]
+        per_speaker: dict[str, Counter] = {}
+        for u in turns:
+            per_speaker.setdefault(u.speaker or "", Counter())[u.label] += 1
+        self.by_speaker = {s: c.most_common(1)[0][0] for s, c in per_speaker.items()
+                           if s and sum(c.values()) >= self.params.min_turns}
+
+    def predict(self, conversations, context) -> dict[str, str]:  # noqa: ANN001
+        return {u.id: self.by_speaker.get(u.speaker or "", self.fallback) for c in conversations
+                for u in c.utterances}
+
+    def save(self, directory: str) -> None:
+        import json
+        from pathlib import Path
+
+        Path(directory, "speakers.json").write_text(json.dumps([self.by_speaker, self.fallback]))
+
+    def load(self, directory: str) -> None:
+        import json
+        from pathlib import Path
+
+        self.by_speaker, self.fallback = json.loads(Path(directory, "speakers.json").read_text())
+
+
+@hookimpl
+def erc_bench_register_systems(register) -> None:  # noqa: ANN001
+    register(SpeakerMajority)
 
 
 @hookimpl

@@ -1,0 +1,120 @@
+"""A whole system's benchmark run: per dataset and seed, ``fit`` on train and validation, ``predict`` the
+validation and test conversations (labels removed), score the answers, cache and log them.
+
+It is the MERITS-L recipe's run with one stage, ``system``, in place of pre-training and Stages I-III:
+the same set-up (every component constructed first, trackers, corpora), the same dataset-seed runs in
+MLflow with the same tags, the same cache, results table, leaderboard identity and ``system.json``, so
+``leaderboard``, ``compare``, ``report`` and ``predict`` treat it like any system. What the engine, not the
+system, decides: the system never sees test labels, or validation and test labels when it predicts; an
+utterance it gives no answer for is listed as missed (like an utterance without an input feature in a
+stage); an answer outside the label set is an error naming the system.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from erc_bench.core.capabilities import Persistent
+from erc_bench.core.errors import UserError
+from erc_bench.core.interfaces import Conversation, DatasetSplits, SystemContext
+from erc_bench.core.plugin_host import identity_of
+from erc_bench.core.progress import progress_bar
+from erc_bench.recipe.context import StageContext, seed_everything
+from erc_bench.recipe.merits_l import BenchmarkOutcome, MeritsL, _report_problems
+from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipe.stage_step import SeedRun
+from erc_bench.report.metrics import classification_metrics, confusion_matrix
+
+SYSTEM_STAGE = "system"
+STATE_NAMESPACE = "systems"
+SCORED_SPLITS = ("validation", "test")
+
+
+class SystemRun(MeritsL):
+    """``run`` for a spec whose ``[system]`` is a whole system (see the module docstring)."""
+
+    def run(self, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
+            limit: int | None = None) -> BenchmarkOutcome:
+        started = time.perf_counter()
+        corpora = self.setup(tracking_uri, cache_dir, limit)
+        self.system = self.loaded.build("system")
+        with progress_bar(self.console) as self.progress:
+            for index, (entry, data) in enumerate(zip(self.spec.datasets, corpora, strict=True)):
+                self.problems = self.outcome.problems[data.name] = list(data.problems)
+                _report_problems(self.console, data.name, self.problems)
+                for seed in self.spec.benchmark.seeds:
+                    with self.seed_run(index, data, seed) as run:
+                        run.stage(SYSTEM_STAGE, None, {"system": identity_of(self.system)},
+                                  lambda ctx, run=run: self.fit_and_score(ctx, run))
+                        self.log_seed(run, entry, None)
+            self.log()
+        self.outcome.seconds = time.perf_counter() - started
+        return self.outcome
+
+    def fit_and_score(self, ctx: StageContext, run: SeedRun) -> StageResult:
+        data, system = ctx.data, self.system
+        context = SystemContext(ctx.seed, ctx.device.type, str(self.cache.root / STATE_NAMESPACE / system.name),
+                                progress=None)
+        seed_everything(ctx.seed)
+        started = time.perf_counter()
+        seen = dataclasses.replace(data, splits={s: data.splits.get(s, []) for s in ("train", "validation")})
+        system.fit(seen, context)
+        result = StageResult(stage=SYSTEM_STAGE, labels=list(data.labels), metrics={}, predictions={}, confusion={},
+                             features={}, best_epoch=0, history=[], state_dict={})
+        for split in SCORED_SPLITS:
+            conversations = data.splits.get(split, [])
+            if conversations:
+                self._score(split, conversations, data, context, result)
+        result.seconds = time.perf_counter() - started
+        if isinstance(system, Persistent):
+            with tempfile.TemporaryDirectory(prefix="erc-system-") as tmp:
+                system.save(tmp)
+                self.cache.put_dir(STATE_NAMESPACE, run.stage_keys[SYSTEM_STAGE], tmp, meta={"system": system.name})
+        return result
+
+    def _score(self, split: str, conversations: list[Conversation], data: DatasetSplits, context: SystemContext,
+               result: StageResult) -> None:
+        blind = [Conversation(c.id, [dataclasses.replace(u, label=None) for u in c.utterances])
+                 for c in conversations]
+        answers = self.system.predict(blind, context)
+        unknown = sorted({a for a in answers.values() if a not in data.labels})
+        if unknown:
+            raise UserError(f"system '{self.system.name}' answered {unknown[:3]} on {split}, not one of "
+                            f"{', '.join(data.labels)}")
+        rows = [(u.id, u.label, answers[u.id]) for c in conversations for u in c.utterances
+                if u.label is not None and u.id in answers]
+        result.missing[split] = [u.id for c in conversations for u in c.utterances
+                                 if u.label is not None and u.id not in answers]
+        result.unlabelled[split] = sum(1 for c in conversations for u in c.utterances if u.label is None)
+        if not rows:
+            return
+        gold, pred = [g for _, g, _ in rows], [p for _, _, p in rows]
+        result.metrics[split] = classification_metrics(gold, pred, data.labels, majority=data.majority_label)
+        result.confusion[split] = confusion_matrix(gold, pred, data.labels).tolist()
+        result.predictions[split] = [(uid, str(g), p) for uid, g, p in rows]
+
+
+def load_system(manifest: dict[str, Any], cache: Any) -> Any:
+    """The fitted system of a dataset-seed run, for ``predict``: rebuilt from its spec slot, its saved state
+    read back from the cache; a system that saves nothing (``Persistent``) is used as built (a zero-shot
+    classifier has no state)."""
+    from erc_bench.core.plugin_host import build
+
+    ref = manifest["spec"]["system"]
+    system = build("system", ref["plugin"], ref.get("params", {}), slot="system")
+    if isinstance(system, Persistent):
+        folder = cache.get_dir(STATE_NAMESPACE, manifest["stages"][SYSTEM_STAGE])
+        if folder is None:
+            raise UserError(f"system '{ref['plugin']}': its fitted state is not in this cache; give the "
+                            "--cache-dir the system was trained with, or re-run the benchmark")
+        system.load(str(folder))
+    return system
+
+
+def system_context(manifest: dict[str, Any], cache: Any, system: Any) -> SystemContext:
+    return SystemContext(int(manifest["seed"]), str(manifest.get("device", "cpu")),
+                         str(cache.root / STATE_NAMESPACE / system.name))
