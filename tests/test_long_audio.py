@@ -16,7 +16,7 @@ from erc_bench_speech.acoustic_stats import AcousticStatsEncoder, AcousticStatsP
 
 from erc_bench.core.audio import audio_samples, iter_audio, load_audio, load_audio_span
 from erc_bench.core.cache import Cache
-from erc_bench.core.interfaces import AudioSource, Conversation, DatasetSplits, Utterance
+from erc_bench.core.interfaces import AudioSource, Utterance
 from erc_bench.recipe.long_audio import AudioPolicy, encode_sources
 from erc_bench.recipe.speech_inputs import embed_utterances
 
