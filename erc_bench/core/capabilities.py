@@ -8,7 +8,7 @@ simply gets the engine's default behaviour, named in each docstring.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -158,3 +158,21 @@ class Persistent(Protocol):
     def save(self, directory: str) -> None: ...
 
     def load(self, directory: str) -> None: ...
+
+
+@runtime_checkable
+class StreamsAudio(Protocol):
+    """A speech encoder that featurises one clip given as consecutive windows of 16 kHz samples (any sizes),
+    with the same result as ``encode([whole clip])``: the engine then never decodes a long clip whole;
+    default: a long clip is decoded whole (or only the span ``ReadsSpan`` names)."""
+
+    def encode_stream(self, windows: Iterable[Any]) -> Any: ...
+
+
+@runtime_checkable
+class ReadsSpan(Protocol):
+    """A speech encoder that uses only part of a long clip (e.g. Whisper's centre 30 s): given the clip's
+    length in samples and ``head(n)`` (its first n samples, decoded on demand), the [start, end) samples it
+    would keep, or None for all; the engine decodes only that span. Default: the whole clip."""
+
+    def input_span(self, samples: int, head: Callable[[int], Any]) -> tuple[int, int] | None: ...

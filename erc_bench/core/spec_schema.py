@@ -116,9 +116,22 @@ class PretrainSection(_Strict):
 
 
 class DatasetEntry(_Strict):
+    """One corpus of the benchmark. ``max_seconds`` / ``long_audio``: what speech features do with clips
+    longer than ``max_seconds`` (``skip``: reported as ``long-audio`` and left out; ``crop``: the centre
+    ``max_seconds``; ``chunk``: windows of ``max_seconds`` pooled); unset, each encoder's own handling,
+    in bounded memory either way (``erc_bench.recipe.long_audio``). A setting of the corpus, not of the
+    encoder: it answers "what is a clip of this corpus", and the same encoder serves every corpus."""
+
     plugin: str
     params: dict[str, Any] = Field(default_factory=dict)
     text_source: Literal["reference", "asr"] = "reference"
+    max_seconds: float | None = Field(None, gt=0, description="clips longer than this follow long_audio")
+    long_audio: Literal["skip", "crop", "chunk"] = "skip"
+
+    def audio_policy(self) -> Any:
+        from erc_bench.recipe.long_audio import AudioPolicy
+
+        return AudioPolicy(self.max_seconds, self.long_audio)
 
 
 class ModelSection(_Strict):

@@ -58,14 +58,16 @@ def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, cache: 
     if "text" in spec.model.modalities and entry.text_source == "asr":
         assert spec.model.asr is not None
         asr = build("asr", spec.model.asr.plugin, spec.model.asr.params)
-        transcripts, problems = transcribe_utterances(asr, utterances, cache, progress, spec.execution)
+        transcripts, problems = transcribe_utterances(asr, utterances, cache, progress, spec.execution,
+                                                      policy=entry.audio_policy())
         inputs.texts = {uid: t.text for uid, t in transcripts.items()}
         inputs.problems += problems
     if "speech" in spec.model.modalities:
         assert spec.model.speech_encoder is not None
         ref = spec.model.speech_encoder
         encoder = build("speech_encoder", ref.plugin, ref.params)
-        inputs.speech, problems = embed_utterances(encoder, utterances, cache, progress, spec.execution)
+        inputs.speech, problems = embed_utterances(encoder, utterances, cache, progress, spec.execution,
+                                                   policy=entry.audio_policy())
         inputs.problems += problems
     return inputs
 

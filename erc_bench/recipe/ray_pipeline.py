@@ -37,7 +37,7 @@ from erc_bench.core.execution import ExecutionSection, StepExecution
 from erc_bench.core.interfaces import AudioSource, Problem, Transcript, Utterance
 
 RowObserver = Callable[[list[dict[str, Any]]], None]
-OK, UNREADABLE, NOT_VISIBLE = "ok", "unreadable", "not-visible"
+OK, UNREADABLE, NOT_VISIBLE, LONG = "ok", "unreadable", "not-visible", "long-audio"
 ACTOR_START_TIMEOUT_S = 900
 
 
@@ -104,25 +104,26 @@ class ChunkWorker:
         return out
 
     def _run_chunk(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from erc_bench.core.audio import AudioError, load_audio
+        """Decode and compute a chunk as the local engine does (``long_audio``: bounded memory, the policy)."""
+        from erc_bench.core.audio import AudioError
+        from erc_bench.recipe.long_audio import AudioPolicy, LongAudioSkipped, encode_sources, transcribe_sources
 
-        rows, waves, kept = [], [], []
+        rows, sources, kept = [], [], []
         for item in items:
             source = AudioSource(item["path"], item["start"], item["end"])
             if not os.access(source.path, os.R_OK):
                 rows.append(self._row(item["index"], NOT_VISIBLE, source.path))
                 continue
-            try:
-                waves.append(load_audio(source))
-            except AudioError as exc:
-                rows.append(self._row(item["index"], UNREADABLE, str(exc)))
-                continue
-            kept.append(item["index"])
-        outputs = list(self.component.transcribe(waves) if self.kind == "asr" else self.component.encode(waves)) \
-            if waves else []
-        if len(outputs) != len(kept):
-            raise RuntimeError(f"{self.component.name} returned {len(outputs)} results for {len(kept)} inputs")
-        rows += [self._row(index, OK, "", _serialise(output)) for index, output in zip(kept, outputs, strict=True)]
+            sources.append(source)
+            kept.append(item)
+        policy = AudioPolicy(**(kept[0].get("policy") or {})) if kept else AudioPolicy()
+        work = transcribe_sources if self.kind == "asr" else encode_sources
+        for position, out in work(self.component, sources, policy):
+            index = kept[position]["index"]
+            if isinstance(out, AudioError):
+                rows.append(self._row(index, LONG if isinstance(out, LongAudioSkipped) else UNREADABLE, str(out)))
+            else:
+                rows.append(self._row(index, OK, "", _serialise(out)))
         return rows
 
     def _row(self, index: int, status: str, detail: str, payload: bytes = b"") -> dict[str, Any]:
@@ -161,7 +162,7 @@ def _batches(dataset: Any, kind: str, step: StepExecution) -> Iterator[Any]:
 
 
 def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utterance, str]]],
-                  execution: ExecutionSection, observe: RowObserver | None = None
+                  execution: ExecutionSection, observe: RowObserver | None = None, policy: Any = None
                   ) -> Iterator[tuple[list[tuple[Utterance, str, Any]], list[Problem], int]]:
     """Run pending chunks on the cluster; yield (results, problems, utterances finished) as rows arrive.
 
@@ -180,7 +181,7 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
         for utt, _key in chunk:
             assert utt.audio is not None
             encoded.append({"index": index, "path": str(utt.audio.path), "start": utt.audio.start,
-                            "end": utt.audio.end})
+                            "end": utt.audio.end, "policy": policy.as_json() if policy is not None else None})
             index += 1
         items.append({"items": json.dumps(encoded)})
     if not items:
@@ -214,8 +215,9 @@ def stream_chunks(kind: str, component: Any, chunks: Sequence[Sequence[tuple[Utt
             if row["status"] == NOT_VISIBLE:
                 raise UserError(f"{row['detail']}: not readable on Ray worker node {row['node']}; audio must be on "
                                 "a filesystem every worker sees (same path on every node)")
-            if row["status"] == UNREADABLE:
-                problems.append(Problem("unreadable-audio", utt.id, row["detail"]))
+            if row["status"] in (UNREADABLE, LONG):
+                problems.append(Problem("unreadable-audio" if row["status"] == UNREADABLE else "long-audio", utt.id,
+                                        row["detail"]))
             else:
                 results.append((utt, key, _deserialise(kind, row["payload"])))
         yield results, problems, len(rows)

@@ -9,9 +9,13 @@ The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
 * sort pending utterances by duration (from file headers, without decoding), so
   batches hold similar lengths and padding waste is small;
 * turn bad input into counted ``Problem`` records: ``missing-audio`` (the
-  utterance has no audio) and ``unreadable-audio`` (missing / empty / undecodable
-  / zero-length file, detail = the path and reason); those utterances are absent
-  from the returned dict, never silently.
+  utterance has no audio), ``unreadable-audio`` (missing / empty / undecodable
+  / zero-length file, detail = the path and reason) and ``long-audio`` (over the
+  corpus's ``max_seconds`` with ``long_audio = "skip"``); those utterances are
+  absent from the returned dict, never silently;
+* keep memory bounded for any clip length (``erc_bench.recipe.long_audio``): a long
+  clip is decoded in windows or only the span its encoder uses, and the corpus's
+  ``AudioPolicy`` (crop / skip / chunk over ``max_seconds``) applies.
 
 ``progress`` is either a rich ``Progress`` (a task named after the component is
 added and advanced, as the recipe does) or a plain callback ``progress(done,
@@ -26,13 +30,21 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.core.audio import AudioError, audio_duration, load_audio, source_digest
+from erc_bench.core.audio import AudioError, audio_duration, audio_samples, source_digest
 from erc_bench.core.cache import Cache, canonical_json
 from erc_bench.core.capabilities import Batched
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
 from erc_bench.core.plugin_host import identity_of
 from erc_bench.core.progress import as_callback
+from erc_bench.recipe.long_audio import (
+    LONG_AUDIO,
+    NO_POLICY,
+    AudioPolicy,
+    LongAudioSkipped,
+    encode_sources,
+    transcribe_sources,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -52,8 +64,13 @@ def _chunk_size(component: Any) -> int:
 
 
 def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, lookup: Callable[[str], Any],
-          results: dict[str, Any], problems: list[Problem]) -> list[tuple[Utterance, str]]:
-    """Fill ``results`` from the cache; return (utterance, key) still to compute, shortest first."""
+          results: dict[str, Any], problems: list[Problem], policy: AudioPolicy = NO_POLICY
+          ) -> list[tuple[Utterance, str]]:
+    """Fill ``results`` from the cache; return (utterance, key) still to compute, shortest first.
+
+    A clip the policy changes (longer than ``max_seconds``) has the policy in its key; every other key is
+    the one it had before policies existed, so setting one invalidates nothing else.
+    """
     fingerprint = canonical_json(identity_of(component))  # plugin, params, code (and its own fingerprint)
     pending: list[tuple[float, int, Utterance, str]] = []
     for order, utt in enumerate(utterances):
@@ -65,6 +82,8 @@ def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, looku
         except AudioError as exc:
             problems.append(Problem("unreadable-audio", utt.id, str(exc)))
             continue
+        if policy.limit is not None:
+            digest = policy.key_digest(digest, audio_samples(utt.audio))
         key = Cache.key(namespace, component.name, fingerprint, digest)
         hit = lookup(key)
         if hit is not None:
@@ -75,43 +94,38 @@ def _plan(utterances: Sequence[Utterance], namespace: str, component: Any, looku
     return [(utt, key) for _, _, utt, key in pending]
 
 
-def _decode_chunk(chunk: list[tuple[Utterance, str]], cache: Cache,
-                  problems: list[Problem]) -> tuple[list[tuple[Utterance, str]], list[np.ndarray]]:
-    kept, waves = [], []
-    for utt, key in chunk:
-        assert utt.audio is not None
-        try:
-            waves.append(load_audio(utt.audio, cache=cache))
-        except AudioError as exc:
-            problems.append(Problem("unreadable-audio", utt.id, str(exc)))
-            continue
-        kept.append((utt, key))
-    return kept, waves
-
-
-def _local_chunks(chunks: list[list[tuple[Utterance, str]]], cache: Cache,
-                  compute: Callable[[list[np.ndarray]], list[Any]], name: str
-                  ) -> Iterator[tuple[list[tuple[Utterance, str, Any]], list[Problem], int]]:
-    """The local engine: decode and compute one chunk at a time in this process."""
+def _local_chunks(chunks: list[list[tuple[Utterance, str]]], cache: Cache, transcribing: bool, component: Any,
+                  policy: AudioPolicy) -> Iterator[tuple[list[tuple[Utterance, str, Any]], list[Problem], int]]:
+    """The local engine: decode and compute one chunk at a time in this process (long clips in windows)."""
     for chunk in chunks:
         problems: list[Problem] = []
-        kept, waves = _decode_chunk(chunk, cache, problems)
-        outputs = compute(waves) if waves else []
-        if len(outputs) != len(kept):
-            raise RuntimeError(f"{name} returned {len(outputs)} results for {len(kept)} inputs")
-        yield [(utt, key, out) for (utt, key), out in zip(kept, outputs, strict=True)], problems, len(chunk)
+        finished: list[tuple[Utterance, str, Any]] = []
+        sources = [utt.audio for utt, _ in chunk]
+        work = transcribe_sources if transcribing else encode_sources
+        for index, out in work(component, sources, policy, cache):  # type: ignore[arg-type]
+            utt, key = chunk[index]
+            if isinstance(out, AudioError):
+                problems.append(audio_problem(utt.id, out))
+            else:
+                finished.append((utt, key, out))
+        yield finished, problems, len(chunk)
+
+
+def audio_problem(item_id: str, error: AudioError) -> Problem:
+    """``long-audio`` for a clip skipped by the policy, ``unreadable-audio`` otherwise; detail names the file."""
+    return Problem(LONG_AUDIO if isinstance(error, LongAudioSkipped) else "unreadable-audio", item_id, str(error))
 
 
 def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespace: str,
-         lookup: Callable[[str], Any], compute: Callable[[list[np.ndarray]], list[Any]],
-         store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None,
-         execution: ExecutionSection | None = None, observe: RowObserver | None = None
-         ) -> tuple[dict[str, Any], list[Problem]]:
+         lookup: Callable[[str], Any], store: Callable[[str, Any, Utterance], None], progress: ProgressLike | None,
+         execution: ExecutionSection | None = None, observe: RowObserver | None = None,
+         policy: AudioPolicy | None = None) -> tuple[dict[str, Any], list[Problem]]:
     verb = "transcribing" if namespace == TRANSCRIPT_NAMESPACE else "embedding speech"
     progress = as_callback(progress, f"{verb} ({component.name})")
     results: dict[str, Any] = {}
     problems: list[Problem] = []
-    pending = _plan(utterances, namespace, component, lookup, results, problems)
+    policy = policy or NO_POLICY
+    pending = _plan(utterances, namespace, component, lookup, results, problems, policy)
     total, done = len(pending), 0
     if progress:
         progress(0, total)
@@ -122,9 +136,9 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
         from erc_bench.recipe.ray_pipeline import stream_chunks
 
         kind = "asr" if namespace == TRANSCRIPT_NAMESPACE else "speech_encoder"
-        stream = stream_chunks(kind, component, chunks, execution, observe)
+        stream = stream_chunks(kind, component, chunks, execution, observe, policy)
     else:
-        stream = _local_chunks(chunks, cache, compute, component.name)
+        stream = _local_chunks(chunks, cache, namespace == TRANSCRIPT_NAMESPACE, component, policy)
     for finished, chunk_problems, count in stream:
         for utt, key, out in finished:  # cached as each chunk arrives: a killed run resumes from here
             store(key, out, utt)
@@ -138,10 +152,11 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
 
 def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cache,
                           progress: ProgressLike | None = None, execution: ExecutionSection | None = None,
-                          observe: RowObserver | None = None) -> tuple[dict[str, Transcript], list[Problem]]:
+                          observe: RowObserver | None = None, policy: AudioPolicy | None = None
+                          ) -> tuple[dict[str, Transcript], list[Problem]]:
     """Transcript per utterance id (cached per ASR fingerprint + audio digest) and the audio problems met;
     ``execution`` with ``engine = "ray"`` computes the missing ones on a Ray cluster (same keys); ``observe``
-    then sees each row as it arrives (node id, worker pid)."""
+    then sees each row as it arrives (node id, worker pid); ``policy``: the corpus's long-audio policy."""
 
     def lookup(key: str) -> Transcript | None:
         value = cache.get_json(TRANSCRIPT_NAMESPACE, key)
@@ -150,14 +165,15 @@ def transcribe_utterances(asr: ASR, utterances: Sequence[Utterance], cache: Cach
     def store(key: str, transcript: Transcript, utt: Utterance) -> None:
         cache.put_json(TRANSCRIPT_NAMESPACE, key, asdict(transcript), meta={"utterance": utt.id})
 
-    return _run(utterances, cache, asr, TRANSCRIPT_NAMESPACE, lookup, lambda w: list(asr.transcribe(w)), store,
-                progress, execution, observe)
+    return _run(utterances, cache, asr, TRANSCRIPT_NAMESPACE, lookup, store, progress, execution, observe, policy)
 
 
 def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], cache: Cache,
                      progress: ProgressLike | None = None, execution: ExecutionSection | None = None,
-                     observe: RowObserver | None = None) -> tuple[dict[str, np.ndarray], list[Problem]]:
-    """Frozen embedding per utterance id, (D,) or (layers, D), and the audio problems met."""
+                     observe: RowObserver | None = None, policy: AudioPolicy | None = None
+                     ) -> tuple[dict[str, np.ndarray], list[Problem]]:
+    """Frozen embedding per utterance id, (D,) or (layers, D), and the audio problems met; ``policy``: the
+    corpus's long-audio policy (``max_seconds``, ``long_audio``)."""
 
     def lookup(key: str) -> np.ndarray | None:
         return cache.get_array(EMBEDDING_NAMESPACE, key)
@@ -165,8 +181,7 @@ def embed_utterances(encoder: SpeechEncoder, utterances: Sequence[Utterance], ca
     def store(key: str, vector: np.ndarray, utt: Utterance) -> None:
         cache.put_array(EMBEDDING_NAMESPACE, key, vector, meta={"utterance": utt.id})
 
-    return _run(utterances, cache, encoder, EMBEDDING_NAMESPACE, lookup, encoder.encode, store, progress, execution,
-                observe)
+    return _run(utterances, cache, encoder, EMBEDDING_NAMESPACE, lookup, store, progress, execution, observe, policy)
 
 
 def speech_problem_summary(problems: Sequence[Problem]) -> str:

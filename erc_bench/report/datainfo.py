@@ -4,9 +4,9 @@
 the layout was understood (counts match the published ones) and lists defects
 (missing clips, empty text, unknown labels, duplicate utterance ids) instead of
 letting them vanish.
-``--check-audio`` additionally decodes each utterance's audio through
-``erc_bench.core.audio.load_audio`` and reports unreadable, truncated and silent files
-(slow on video clips).
+``--check-audio`` additionally decodes each utterance's audio (``erc_bench.core.audio.iter_audio``,
+30-s windows, so a 3-hour clip costs the memory of one window) and reports unreadable,
+truncated and silent files (slow on video clips).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class DatasetReport:
 
 def probe_audio(data: DatasetSplits, on_item: Callable[[], None] | None = None) -> list[Problem]:
     """Decode every utterance's audio: ``unreadable-audio``, ``truncated-audio`` and ``silent-audio`` problems."""
-    from erc_bench.core.audio import AudioError, load_audio
+    from erc_bench.core.audio import AudioError, iter_audio
     from erc_bench.core.data_checks import is_silent, truncation
 
     problems = []
@@ -64,13 +64,15 @@ def probe_audio(data: DatasetSplits, on_item: Callable[[], None] | None = None) 
         for utt in data.utterances(split):
             if utt.audio is not None:
                 try:
-                    samples = load_audio(utt.audio)
+                    silent = True  # every window is decoded: damage late in a file is found too
+                    for window in iter_audio(utt.audio):
+                        silent = silent and is_silent(window)
                 except AudioError as exc:
                     problems.append(Problem("unreadable-audio", utt.id, exc.reason))
                 else:
                     if (reason := truncation(utt.audio.path)) is not None:
                         problems.append(Problem("truncated-audio", utt.id, reason))
-                    if is_silent(samples):
+                    if silent:
                         problems.append(Problem("silent-audio", utt.id, "no signal above -80 dBFS"))
             if on_item is not None:
                 on_item()

@@ -3,7 +3,8 @@
 A leaderboard row is only honest if everything that changes the number is in its key. So:
 
 * a **system** is its benchmark name plus a digest of its resolved configuration (every section,
-  every component's params with defaults filled in, the dataset's ``text_source``), leaving out only
+  every component's params with defaults filled in, the dataset's ``text_source`` and, when set, its
+  long-audio policy), leaving out only
   what does not change the system: seeds (rows aggregate over them), the description, the device
   choice, tracking and the other datasets of the spec. Writing a default explicitly, or omitting
   it, gives the same digest; ``--set training.stage3.epochs=1`` gives another.
@@ -33,6 +34,9 @@ def system_config(resolved: dict[str, Any], dataset_index: int) -> dict[str, Any
     config.pop("tracking", None)
     datasets = config.pop("datasets", [])
     config["text_source"] = datasets[dataset_index].get("text_source", "reference") if datasets else "reference"
+    if datasets and datasets[dataset_index].get("max_seconds") is not None:  # changes long clips' features
+        config["long_audio"] = {"max_seconds": datasets[dataset_index]["max_seconds"],
+                                "long_audio": datasets[dataset_index].get("long_audio", "skip")}
     return config
 
 

@@ -13,18 +13,20 @@ padding would change the embedding. ``crop_rule = "centre"`` centre-crops clips
 over ``max_seconds``; ``"authors"`` is the rule of the authors' feature extraction
 (``get_wavlm_feats.py``): clips over 20 s give a 5 s crop (random in their code; here
 at an offset drawn from the clip's own content, so features are reproducible) and
-clips under 0.5 s are zero-padded to 5 s.
+clips under 0.5 s are zero-padded to 5 s. Either way ``input_span`` tells the engine
+which stretch is used, and only that stretch of a long clip is decoded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from erc_bench import UserError, canonical_json, digest_file, digest_text, resolve_device
-from erc_bench_speech.torch_util import centre_crop
+from erc_bench import SAMPLE_RATE, UserError, canonical_json, digest_file, digest_text, resolve_device
+from erc_bench_speech.torch_util import centre_crop, centre_span
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -115,16 +117,22 @@ class CareEncoder:
             self._network = net.to(self._device).eval()
         return self._network
 
+    def input_span(self, samples: int, head: Callable[[int], Any]) -> tuple[int, int] | None:
+        """``ReadsSpan``: the stretch ``_prepare`` keeps (the authors' rule reads the first second for it)."""
+        if self.params.crop_rule != "authors":
+            return centre_span(samples, self.params.max_seconds)
+        if samples <= 20 * SAMPLE_RATE:
+            return None
+        offset = _authors_offset(head(SAMPLE_RATE), samples)
+        return offset, offset + 5 * SAMPLE_RATE
+
     def _prepare(self, wav: np.ndarray, minimum: int) -> np.ndarray:
         import numpy as np
-
-        from erc_bench.core.interfaces import SAMPLE_RATE
 
         if self.params.crop_rule == "authors":
             clip = 5 * SAMPLE_RATE
             if wav.size > 20 * SAMPLE_RATE:
-                offset = int(np.random.default_rng(int(digest_text(wav[:SAMPLE_RATE].tobytes().hex())[:8], 16))
-                             .integers(0, wav.size - clip))
+                offset = _authors_offset(wav[:SAMPLE_RATE], wav.size)
                 wav = wav[offset:offset + clip]
             elif wav.size < SAMPLE_RATE // 2:
                 wav = np.pad(wav, (0, clip - wav.size))
@@ -151,3 +159,12 @@ class CareEncoder:
                                    dim=-1)
                 out.append(layers[:, 0].float().cpu().numpy())
         return out
+
+
+def _authors_offset(first_second: np.ndarray, samples: int) -> int:
+    """Where the authors' 5-s crop of a clip over 20 s starts: drawn from the clip's first second, so
+    features are reproducible (the authors' script drew it at random)."""
+    import numpy as np
+
+    seed = int(digest_text(np.asarray(first_second, dtype=np.float32).tobytes().hex())[:8], 16)
+    return int(np.random.default_rng(seed).integers(0, samples - 5 * SAMPLE_RATE))

