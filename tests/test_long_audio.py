@@ -14,7 +14,8 @@ import soundfile as sf
 from erc_bench_speech import acoustic_stats
 from erc_bench_speech.acoustic_stats import AcousticStatsEncoder, AcousticStatsParams
 
-from erc_bench.core.audio import audio_samples, iter_audio, load_audio, load_audio_span
+from erc_bench.core.audio import load_audio
+from erc_bench.core.audio_windows import audio_samples, iter_audio, load_audio_span
 from erc_bench.core.cache import Cache
 from erc_bench.core.interfaces import AudioSource, Utterance
 from erc_bench.recipe.long_audio import AudioPolicy, encode_sources

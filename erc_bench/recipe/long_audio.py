@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from erc_bench.core.audio import AudioError, audio_samples, iter_audio, load_audio, load_audio_span
+from erc_bench.core.audio import AudioError, load_audio
+from erc_bench.core.audio_windows import audio_samples, iter_audio, load_audio_span
 from erc_bench.core.cache import Cache, canonical_json, digest_text
 from erc_bench.core.capabilities import ReadsSpan, StreamsAudio
 from erc_bench.core.interfaces import SAMPLE_RATE, AudioSource

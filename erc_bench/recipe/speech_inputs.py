@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.core.audio import AudioError, audio_duration, audio_samples, source_digest
+from erc_bench.core.audio import AudioError, audio_duration, source_digest
+from erc_bench.core.audio_windows import audio_samples
 from erc_bench.core.cache import Cache, canonical_json
 from erc_bench.core.capabilities import Batched
 from erc_bench.core.execution import ExecutionSection

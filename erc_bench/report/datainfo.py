@@ -4,7 +4,7 @@
 the layout was understood (counts match the published ones) and lists defects
 (missing clips, empty text, unknown labels, duplicate utterance ids) instead of
 letting them vanish.
-``--check-audio`` additionally decodes each utterance's audio (``erc_bench.core.audio.iter_audio``,
+``--check-audio`` additionally decodes each utterance's audio (``erc_bench.core.audio_windows.iter_audio``,
 30-s windows, so a 3-hour clip costs the memory of one window) and reports unreadable,
 truncated and silent files (slow on video clips).
 """
@@ -56,7 +56,8 @@ class DatasetReport:
 
 def probe_audio(data: DatasetSplits, on_item: Callable[[], None] | None = None) -> list[Problem]:
     """Decode every utterance's audio: ``unreadable-audio``, ``truncated-audio`` and ``silent-audio`` problems."""
-    from erc_bench.core.audio import AudioError, iter_audio
+    from erc_bench.core.audio import AudioError
+    from erc_bench.core.audio_windows import iter_audio
     from erc_bench.core.data_checks import is_silent, truncation
 
     problems = []
