@@ -100,8 +100,12 @@ def test_a_speaker_aware_context_model_and_a_whole_system_reach_leaderboard_comp
     for spec in (staged, system):
         code, output = cli(["run", str(spec), "--tracking-uri", uri])
         assert code == 0, output
-    code, output = cli(["run", str(system), "--tracking-uri", uri])  # a rerun replays the system from the cache
-    assert code == 0 and "cached" in output.lower(), output
+    replay = tmp_path / "replay.json"
+    code, output = cli(["run", str(system), "--tracking-uri", uri, "-o", str(replay)])  # replayed from the cache
+    assert code == 0, output
+    import json
+
+    assert json.loads(replay.read_text())["rows"][0]["replayed_from_cache"] == {"0": True}
 
     code, board = cli(["leaderboard", "--tracking-uri", uri, "--format", "csv"])
     assert code == 0, board

@@ -128,11 +128,6 @@ class DatasetEntry(_Strict):
     max_seconds: float | None = Field(None, gt=0, description="clips longer than this follow long_audio")
     long_audio: Literal["skip", "crop", "chunk"] = "skip"
 
-    def audio_policy(self) -> Any:
-        from erc_bench.recipe.long_audio import AudioPolicy
-
-        return AudioPolicy(self.max_seconds, self.long_audio)
-
 
 class ModelSection(_Strict):
     modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)

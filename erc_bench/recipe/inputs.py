@@ -51,6 +51,7 @@ class Inputs:
 
 def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, cache: Cache, progress: Progress) -> Inputs:
     """Texts (reference or ASR) and frozen speech embeddings; both cached by content."""
+    from erc_bench.recipe.long_audio import AudioPolicy
     from erc_bench.recipe.speech_inputs import embed_utterances, transcribe_utterances
 
     utterances = [u for split in data.splits for u in data.utterances(split)]
@@ -59,7 +60,7 @@ def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, cache: 
         assert spec.model.asr is not None
         asr = build("asr", spec.model.asr.plugin, spec.model.asr.params)
         transcripts, problems = transcribe_utterances(asr, utterances, cache, progress, spec.execution,
-                                                      policy=entry.audio_policy())
+                                                      policy=AudioPolicy(entry.max_seconds, entry.long_audio))
         inputs.texts = {uid: t.text for uid, t in transcripts.items()}
         inputs.problems += problems
     if "speech" in spec.model.modalities:
@@ -67,7 +68,7 @@ def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, cache: 
         ref = spec.model.speech_encoder
         encoder = build("speech_encoder", ref.plugin, ref.params)
         inputs.speech, problems = embed_utterances(encoder, utterances, cache, progress, spec.execution,
-                                                   policy=entry.audio_policy())
+                                                   policy=AudioPolicy(entry.max_seconds, entry.long_audio))
         inputs.problems += problems
     return inputs
 

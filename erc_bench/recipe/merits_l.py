@@ -30,7 +30,6 @@ from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
 from erc_bench.core.plugin_host import build, identity_of
-from erc_bench.core.printable import shown
 from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec, uses_staged_recipe
 from erc_bench.recipe import distributed
@@ -42,6 +41,7 @@ from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
 from erc_bench.report.label_names import LABEL_NAMES_PARAM, label_names_note, renamed_labels
+from erc_bench.report.results import report_problems
 from erc_bench.report.tracker import Tracker
 from erc_bench.report.tracking import (
     DATASET_INDEX_TAG,
@@ -198,7 +198,7 @@ class MeritsL:
         renamed = renamed_labels(data.labels)
         if renamed:
             self.console.print(f"{escape(data.name)}: {label_names_note(renamed)}", soft_wrap=True, highlight=False)
-        _report_problems(self.console, data.name, self.outcome.problems[data.name])
+        report_problems(self.console, data.name, self.outcome.problems[data.name])
         self.problems = self.outcome.problems[data.name]
         return inputs
 
@@ -305,20 +305,3 @@ class MeritsL:
     def log(self) -> None:
         """The across-seed summary run (mean and std per stage)."""
         run_log.log_benchmark_summary(self.tracker, self.loaded, self.seed_logs, self.base_tags)
-
-
-_FATE = {"empty-text": "kept (the text model reads an empty string; the speech model still hears the clip)"}
-"""What happens to an utterance with this kind of problem, where it is not 'skipped' (it is the default)."""
-
-
-def _report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:
-    """Every defect is shown (counted per kind, first ids listed), never dropped silently."""
-    if not problems:
-        return
-    by_kind: dict[str, list[str]] = {}
-    for problem in problems:
-        by_kind.setdefault(problem.kind, []).append(problem.item_id)
-    for kind, ids in sorted(by_kind.items()):
-        listed = ", ".join(shown(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
-        console.print(f"[yellow]{shown(dataset)}[/yellow]: {len(ids)} x {shown(kind)} ({listed}) - "
-                      f"{_FATE.get(kind, 'skipped')}, logged to MLflow", soft_wrap=True, highlight=False)

@@ -24,10 +24,11 @@ from erc_bench.core.interfaces import Conversation, DatasetSplits, SystemContext
 from erc_bench.core.plugin_host import identity_of
 from erc_bench.core.progress import progress_bar
 from erc_bench.recipe.context import StageContext, seed_everything
-from erc_bench.recipe.merits_l import BenchmarkOutcome, MeritsL, _report_problems
+from erc_bench.recipe.merits_l import BenchmarkOutcome, MeritsL
 from erc_bench.recipe.stage_result import StageResult
 from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report.metrics import classification_metrics, confusion_matrix
+from erc_bench.report.results import report_problems
 
 SYSTEM_STAGE = "system"
 STATE_NAMESPACE = "systems"
@@ -45,7 +46,7 @@ class SystemRun(MeritsL):
         with progress_bar(self.console) as self.progress:
             for index, (entry, data) in enumerate(zip(self.spec.datasets, corpora, strict=True)):
                 self.problems = self.outcome.problems[data.name] = list(data.problems)
-                _report_problems(self.console, data.name, self.problems)
+                report_problems(self.console, data.name, self.problems)
                 for seed in self.spec.benchmark.seeds:
                     with self.seed_run(index, data, seed) as run:
                         run.stage(SYSTEM_STAGE, None, {"system": identity_of(self.system)},

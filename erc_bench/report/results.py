@@ -15,8 +15,11 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.console import Console
 from rich.table import Table
 
+from erc_bench.core.interfaces import Problem
+from erc_bench.core.printable import shown
 from erc_bench.report.leaderboard import METRICS, STAGE_ORDER, mean_std
 
 if TYPE_CHECKING:
@@ -114,3 +117,20 @@ def write_results_json(outcome: BenchmarkOutcome, path: Path) -> None:
                 "seconds": round(outcome.seconds, 2), "rows": rows}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+_FATE = {"empty-text": "kept (the text model reads an empty string; the speech model still hears the clip)"}
+"""What happens to an utterance with this kind of problem, where it is not 'skipped' (it is the default)."""
+
+
+def report_problems(console: Console, dataset: str, problems: list[Problem]) -> None:
+    """Every defect is shown (counted per kind, first ids listed), never dropped silently."""
+    if not problems:
+        return
+    by_kind: dict[str, list[str]] = {}
+    for problem in problems:
+        by_kind.setdefault(problem.kind, []).append(problem.item_id)
+    for kind, ids in sorted(by_kind.items()):
+        listed = ", ".join(shown(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
+        console.print(f"[yellow]{shown(dataset)}[/yellow]: {len(ids)} x {shown(kind)} ({listed}) - "
+                      f"{_FATE.get(kind, 'skipped')}, logged to MLflow", soft_wrap=True, highlight=False)

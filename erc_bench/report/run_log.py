@@ -79,9 +79,11 @@ def resolved_spec(loaded: LoadedSpec) -> dict[str, Any]:
     configuration digest changes when a component's code does."""
     from erc_bench.core.code_identity import code_identity
     from erc_bench.core.plugin_host import host
-    from erc_bench.core.spec import component_slots
+    from erc_bench.core.spec import STAGED_SYSTEM, component_slots
 
     resolved = loaded.spec.model_dump(mode="json")
+    if resolved.get("system") is None:  # no [system]: the staged recipe, named like any system
+        resolved["system"] = {"plugin": STAGED_SYSTEM}
     for key_path, kind, plugin, _ in component_slots(loaded.spec):
         node: Any = resolved
         for part in key_path.split("."):
