@@ -89,9 +89,9 @@ CARD = DatasetCard(
             "or: label.csv + Raw/{video_id}/{clip_id}.mp4  (audio_layout 'segmented', clip_name)"),
     splits=("'standard' (default): the CMU MultimodalSDK's standard folds (cmu_mosei_std_folds.py), "
             "2249 / 300 / 678 videos; 'label-file': the CSV's mode column"),
-    counts=(SplitCount("train", None, 2249, "standard_train_fold", "16326 segments in MMSA's label.csv"),
-            SplitCount("validation", None, 300, "standard_valid_fold", "1871 segments in MMSA's label.csv"),
-            SplitCount("test", None, 678, "standard_test_fold", "4659 segments in MMSA's label.csv")),
+    counts=(SplitCount("train", None, 2249, "standard_train_fold", "videos from the SDK's list"),
+            SplitCount("validation", None, 300, "standard_valid_fold", "videos from the SDK's list"),
+            SplitCount("test", None, 678, "standard_test_fold", "videos from the SDK's list")),
     label_map=(("score in [-3, 0)", "negative (binary)"), ("score in [0, 3]", "positive (binary)"),
                *((f"round(score) = {value}", f"{name} (7-class)") for value, name in zip(range(-3, 4), SEVEN_CLASS,
                                                                                           strict=True))),
@@ -101,7 +101,8 @@ CARD = DatasetCard(
     tasks=("sentiment, binary", "sentiment, 7 classes (rounded score)"),
     modalities=("text", "speech"),
     notes=("the paper: 3228 videos, 23453 annotated sentences, 1000+ speakers; the SDK's folds list 3227 videos",
-           "segment counts per split depend on the label file's version; no utterance count is claimed here",
+           "segments per split depend on the label file's version, so no utterance count is claimed; MMSA's "
+           "label.csv is commonly reported as 16326 / 1871 / 4659 (third-party figure, not checked here)",
            "the six emotion intensities ([0, 3]) are kept in meta['emotions'], not used as labels"),
 )
 
