@@ -16,7 +16,7 @@ from erc_bench.core.plugin_host import build, host
 from erc_bench.report.metrics import classification_metrics
 
 BUILT_IN = ("iemocap", "meld", "mosi", "csv", "audio-folder", "demo", "demo-unlabelled", "emorynlp", "dailydialog",
-            "emodb", "ravdess", "crema-d", "msp-podcast", "hf-dataset")
+            "emodb", "ravdess", "crema-d", "msp-podcast", "hf-dataset", "mosei")
 
 
 def test_every_built_in_dataset_has_a_complete_card() -> None:

@@ -15,7 +15,7 @@ from erc_bench.core.extras import MissingExtra, require
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA_MODULES = ("faster_whisper", "ctranslate2", "openai", "anthropic", "together", "ray", "jiwer", "vaderSentiment",
-                 "whisper_normalizer")
+                 "whisper_normalizer", "h5py")
 
 
 def test_core_commands_import_no_extra() -> None:

@@ -11,6 +11,7 @@ from erc_bench_datasets.emorynlp import EmoryNlp
 from erc_bench_datasets.hf_dataset import HfDataset
 from erc_bench_datasets.iemocap import Iemocap
 from erc_bench_datasets.meld import Meld
+from erc_bench_datasets.mosei import Mosei
 from erc_bench_datasets.mosi import Mosi
 from erc_bench_datasets.msp_podcast import MspPodcast
 from erc_bench_datasets.speech_emotion import CremaD, EmoDb, Ravdess
@@ -18,6 +19,6 @@ from erc_bench_datasets.speech_emotion import CremaD, EmoDb, Ravdess
 
 @hookimpl
 def erc_bench_register_datasets(register: Register) -> None:
-    for cls in (Iemocap, Meld, Mosi, CsvManifest, AudioFolder, Demo, DemoUnlabelled, EmoryNlp, DailyDialog, EmoDb,
-                Ravdess, CremaD, MspPodcast, HfDataset):
+    for cls in (Iemocap, Meld, Mosi, Mosei, CsvManifest, AudioFolder, Demo, DemoUnlabelled, EmoryNlp, DailyDialog,
+                EmoDb, Ravdess, CremaD, MspPodcast, HfDataset):
         register(cls)
