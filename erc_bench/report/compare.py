@@ -6,9 +6,11 @@ are read back from MLflow and aligned on utterance id, so the test is paired on
 exactly the same test utterances; a mismatch (different utterances or gold
 labels) is an error, not a silent intersection. Two systems are compared over
 every seed they share: seed s of A against seed s of B on the same utterances,
-the statistic being the WF1 difference averaged over seeds, and the bootstrap
-resamples utterances (all seeds together), so seed variance and item variance
-both enter the interval.
+the statistic being the WF1 difference averaged over seeds. Resampling is by
+conversation, not utterance (``significance``: a cluster bootstrap, and
+approximate randomization that swaps a whole conversation's predictions), since
+the utterances of one conversation are not independent; every seed sees the same
+resampled conversations.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RunPredictions:
     run_id: str
     label: str
     rows: dict[str, tuple[str, str]]  # utterance id -> (gold, predicted)
+    conversations: dict[str, str]  # utterance id -> conversation id (the resampling unit)
 
 
 def resolve_run_id(client: Any, prefix: str) -> str:
@@ -85,21 +88,22 @@ def load_predictions(uri: str, run_id: str, split: str, stage: str | None, clien
         except Exception as exc:  # noqa: BLE001
             raise UserError(f"run {run.info.run_id} has no predictions.csv artifact ({type(exc).__name__})") from None
         text = open(path, encoding="utf-8").read()
-    rows = {restore(r["utterance_id"]): (restore(r["gold"]), restore(r["predicted"]))
-            for r in csv.DictReader(io.StringIO(text)) if r["split"] == split}
+    read = [r for r in csv.DictReader(io.StringIO(text)) if r["split"] == split]
+    rows = {restore(r["utterance_id"]): (restore(r["gold"]), restore(r["predicted"])) for r in read}
+    conversations = {restore(r["utterance_id"]): restore(r.get("conversation_id") or r["utterance_id"]) for r in read}
     if not rows:
         raise UserError(f"run {run.info.run_id} has no '{split}' predictions")
     experiment = client.get_experiment(run.info.experiment_id).name
     parent_id = run.data.tags.get(PARENT_RUN_TAG)
     parent = client.get_run(parent_id).info.run_name if parent_id else ""
     label = "/".join(filter(None, (experiment, parent, run.info.run_name))) + f" ({run.info.run_id[:8]})"
-    return RunPredictions(run.info.run_id, label, rows)
+    return RunPredictions(run.info.run_id, label, rows, conversations)
 
 
 def compare_runs(uri: str, run_a: str, run_b: str, split: str = "test", stage: str | None = None,
                  method: str = "bootstrap", n: int = 10_000, seed: int = 0) -> tuple[Any, RunPredictions,
                                                                                       RunPredictions]:
-    from erc_bench.report.metrics import approximate_randomization, paired_bootstrap
+    from erc_bench.report.significance import cluster_randomization, paired_cluster_bootstrap
 
     a = load_predictions(uri, run_a, split, stage)
     b = load_predictions(uri, run_b, split, stage)
@@ -113,10 +117,11 @@ def compare_runs(uri: str, run_a: str, run_b: str, split: str = "test", stage: s
         raise UserError(f"gold labels differ for {len(mismatched)} utterances (e.g. {mismatched[0]})")
     gold = [a.rows[i][0] for i in ids]
     pred_a, pred_b = [a.rows[i][1] for i in ids], [b.rows[i][1] for i in ids]
+    groups = [a.conversations[i] for i in ids]
     if method == "bootstrap":
-        result = paired_bootstrap(gold, pred_a, pred_b, n=n, seed=seed)
+        result = paired_cluster_bootstrap(gold, [pred_a], [pred_b], groups, n=n, seed=seed)
     elif method == "randomization":
-        result = approximate_randomization(gold, pred_a, pred_b, n=n, seed=seed)
+        result = cluster_randomization(gold, [pred_a], [pred_b], groups, n=n, seed=seed)
     else:
         raise UserError(f"--method: unknown '{method}'; choose bootstrap or randomization")
     return result, a, b
@@ -163,11 +168,11 @@ def is_system(client: Any, side: str) -> bool:
 
 def compare_systems(uri: str, system_a: str, system_b: str, split: str = "test", stage: str | None = None,
                     dataset: str | None = None, n: int = 10_000, seed: int = 0) -> SystemComparison:
-    """Paired bootstrap of two systems over every seed both ran, on the same utterances."""
-    import numpy as np
+    """Paired cluster bootstrap of two systems over every seed both ran, on the same utterances."""
     from mlflow.tracking import MlflowClient
 
-    from erc_bench.report.metrics import _encode, _label_set, _stacked_wf1, weighted_f1
+    from erc_bench.report.metrics import weighted_f1
+    from erc_bench.report.significance import paired_cluster_bootstrap
 
     client = MlflowClient(tracking_uri=uri)
     runs_a, runs_b = _system_runs(client, system_a, dataset), _system_runs(client, system_b, dataset)
@@ -187,25 +192,11 @@ def compare_systems(uri: str, system_a: str, system_b: str, split: str = "test",
         if any(side.rows[i][0] != sides[0][0].rows[i][0] for side in (a, b) for i in ids):
             raise UserError(f"seed {s}: gold labels differ between the runs; they scored different data")
     gold = [sides[0][0].rows[i][0] for i in ids]
-    labels = _label_set(None, gold, *[[side.rows[i][1] for i in ids] for pair in sides for side in pair])
-    g = _encode(labels, gold)[0]
-    pa = [_encode(labels, [a.rows[i][1] for i in ids])[0] for a, _ in sides]
-    pb = [_encode(labels, [b.rows[i][1] for i in ids])[0] for _, b in sides]
-    per_seed = {s: (weighted_f1(gold, [a.rows[i][1] for i in ids], labels),
-                    weighted_f1(gold, [b.rows[i][1] for i in ids], labels)) for s, (a, b) in zip(seeds, sides,
-                                                                                                strict=True)}
-    delta = float(np.mean([x - y for x, y in per_seed.values()]))
-    rng, m, k = np.random.default_rng(seed), len(ids), len(labels)
-    deltas = np.empty(n)
-    for start in range(0, n, 500):
-        rows = rng.integers(0, m, size=(min(500, n - start), m))
-        diff = [_stacked_wf1(g[rows], a[rows], k) - _stacked_wf1(g[rows], b[rows], k) for a, b in zip(pa, pb,
-                                                                                                     strict=True)]
-        deltas[start:start + len(rows)] = np.mean(diff, axis=0)
-    from erc_bench.report.metrics import Comparison
-
-    low, high = np.percentile(deltas, [2.5, 97.5])
-    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-12))
-    result = Comparison(delta, float(low), float(high), (extreme + 1) / (n + 1), m, n, "paired-bootstrap-over-seeds")
+    preds_a = [[a.rows[i][1] for i in ids] for a, _ in sides]
+    preds_b = [[b.rows[i][1] for i in ids] for _, b in sides]
+    per_seed = {s: (weighted_f1(gold, pa), weighted_f1(gold, pb))
+                for s, pa, pb in zip(seeds, preds_a, preds_b, strict=True)}
+    groups = [sides[0][0].conversations[i] for i in ids]
+    result = paired_cluster_bootstrap(gold, preds_a, preds_b, groups, n=n, seed=seed)
     return SystemComparison(result, datasets[0], seeds, per_seed, f"{system_a} ({len(seeds)} seeds)",
                             f"{system_b} ({len(seeds)} seeds)")
