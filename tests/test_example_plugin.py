@@ -113,6 +113,8 @@ def test_a_speaker_aware_context_model_and_a_whole_system_reach_leaderboard_comp
     systems = {(r["system"].split(" @")[0], r["stage"]) for r in rows}
     assert ("speaker-majority", "system") in systems and ("with-speakers", "stage3-fusion") in systems
     assert sum(1 for r in rows if r["system"].startswith("speaker-majority")) == 1  # the replay added no row
+    assert {r["uses_speaker_identity"] for r in rows if r["system"] in ("speaker-majority", "with-speakers")} == {"yes"}
+    assert all(r["ci_low"] and float(r["ci_low"]) <= float(r["ci_high"]) for r in rows if r["source"] == "measured")
 
     code, compared = cli(["compare", "speaker-majority", "with-speakers", "--tracking-uri", uri, "--resamples",
                           "200", "--format", "json"])

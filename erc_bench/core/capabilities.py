@@ -176,3 +176,13 @@ class ReadsSpan(Protocol):
     would keep, or None for all; the engine decodes only that span. Default: the whole clip."""
 
     def input_span(self, samples: int, head: Callable[[int], Any]) -> tuple[int, int] | None: ...
+
+
+@runtime_checkable
+class SpeakerAware(Protocol):
+    """A context model, fusion head or whole system whose predictions depend on who is speaking (DialogueRNN's
+    party states, DialogueGCN's speaker relations, speaker embeddings). The MERITS-L paper leaves such systems
+    out of its comparison, so the leaderboard, report and ``compare`` mark them; on a corpus that names no
+    speakers the run says so and every utterance counts as one speaker's. Default: not speaker-aware."""
+
+    def uses_speaker_identity(self) -> bool: ...

@@ -210,3 +210,11 @@ def construct_all(loaded: Any, num_labels: int) -> dict[str, Any]:
             raise ComponentError(f"{key_path}: {exc}") from exc.__cause__
         built[key_path] = component
     return built
+
+
+
+def speaker_aware_slots(built: dict[str, Any]) -> list[str]:
+    """The slots whose component reads who is speaking (``SpeakerAware``), for the run's tags and notes."""
+    from erc_bench.core.capabilities import SpeakerAware
+
+    return sorted(slot for slot, c in built.items() if isinstance(c, SpeakerAware) and c.uses_speaker_identity())

@@ -25,7 +25,7 @@ from rich.markup import escape
 from erc_bench.core.cache import canonical_json, digest_text
 from erc_bench.core.capabilities import LoadsCheckpoint, Preflight
 from erc_bench.core.cards import dataset_card
-from erc_bench.core.contracts import construct_all
+from erc_bench.core.contracts import construct_all, speaker_aware_slots
 from erc_bench.core.data_checks import refuse_duplicate_ids
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import DatasetSplits, Problem
@@ -41,7 +41,7 @@ from erc_bench.recipe.stage_step import SeedRun
 from erc_bench.report import run_log
 from erc_bench.report.identity import identity_tags
 from erc_bench.report.label_names import LABEL_NAMES_PARAM, label_names_note, renamed_labels
-from erc_bench.report.results import report_problems
+from erc_bench.report.results import report_problems, speaker_tags
 from erc_bench.report.tracker import Tracker
 from erc_bench.report.tracking import (
     DATASET_INDEX_TAG,
@@ -150,7 +150,9 @@ class MeritsL:
         corpora = [self.loaded.build(f"datasets.{i}").load() for i in range(len(spec.datasets))]
         # every component is constructed, and every module's contract checked on a dummy batch, before any
         # ASR, labelling or training: a broken plugin costs seconds, not the stages before it
-        construct_all(self.loaded, max(len(data.labels) for data in corpora))
+        built = construct_all(self.loaded, max(len(data.labels) for data in corpora))
+        aware = speaker_aware_slots(built)
+        self.speaker_tags = [speaker_tags(aware, data, self.console) for data in corpora]
         for data in corpora:
             refuse_duplicate_ids(data)
         if limit is not None:
@@ -205,7 +207,7 @@ class MeritsL:
     @contextlib.contextmanager
     def seed_run(self, index: int, data: DatasetSplits, seed: int) -> Iterator[SeedRun]:
         """One MLflow run per (dataset, seed), its ``StageContext`` and the stages' bookkeeping."""
-        tags = self.base_tags | identity_tags(self.resolved, index) | {
+        tags = self.base_tags | identity_tags(self.resolved, index) | self.speaker_tags[index] | {
             RUN_KIND_TAG: SEED_RUN_KIND, DATASET_TAG: data.name, SEED_TAG: str(seed),
             DATASET_INDEX_TAG: str(index)}
         with self.tracker.run(f"{data.name}-seed{seed}", tags=tags):

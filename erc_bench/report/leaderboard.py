@@ -26,6 +26,7 @@ from erc_bench.report.tracking import (
     DATASET_LABEL_TAG,
     DATASET_TAG,
     SEED_TAG,
+    SPEAKER_IDENTITY_TAG,
     SYSTEM_DIGEST_TAG,
     SYSTEM_TAG,
     finished_seed_runs_filter,
@@ -57,6 +58,9 @@ class Row:
     run_ids: dict[int, str] = field(default_factory=dict)
     metric: str = "weighted_f1"
     show_digest: bool = False  # set by ``build`` when one name ran under several configurations
+    interval: tuple[float, float] | None = None  # 95 % cluster-bootstrap interval of the mean (leaderboard_stats)
+    versus_best: str = ""  # "best", "p=0.012" or "p=0.300 n.s." against the dataset's best row
+    speaker_identity: str = ""  # "yes" when a component reads who is speaking (MLflow tag), else "no"
 
     @property
     def mean(self) -> float | None:
@@ -78,6 +82,8 @@ class Row:
         return {"system": self.system, "config_digest": self.digest or None, "dataset": self.dataset,
                 "dataset_key": self.dataset_key or None, "stage": self.stage, "source": self.source,
                 "metric": self.metric, "seeds": {str(k): round(v, 2) for k, v in sorted(self.seeds.items())},
+                "interval_95": list(self.interval) if self.interval else None, "versus_best": self.versus_best or None,
+                "uses_speaker_identity": self.speaker_identity or None,
                 "run_ids": {str(k): v for k, v in sorted(self.run_ids.items())},
                 "mean": None if self.mean is None else round(self.mean, 2),
                 "std": None if self.std is None else round(self.std, 2)}
@@ -131,6 +137,7 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
         tags = run.data.tags
         system, seed = tags.get(SYSTEM_TAG, "?"), int(tags.get(SEED_TAG, "0"))
         ds = tags.get(DATASET_LABEL_TAG) or tags.get(DATASET_TAG, "?")
+        speakers = tags.get(SPEAKER_IDENTITY_TAG, "")
         digest, ds_key = tags.get(SYSTEM_DIGEST_TAG, ""), tags.get(DATASET_KEY_TAG) or ds
         for name, value in run.data.metrics.items():
             stage = _metric_of(name, metric)
@@ -140,7 +147,8 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
             if started.get((key, seed), -1) >= run.info.start_time:
                 continue  # an older run of this configuration and seed: the newer one stands
             started[(key, seed)] = run.info.start_time
-            row = grouped.setdefault(key, Row(system, ds, stage, digest=digest, dataset_key=ds_key, metric=metric))
+            row = grouped.setdefault(key, Row(system, ds, stage, digest=digest, dataset_key=ds_key, metric=metric,
+                                              speaker_identity=speakers))
             row.seeds[seed] = 100.0 * value
             row.run_ids[seed] = run.info.run_id
     return list(grouped.values())
@@ -153,12 +161,17 @@ def _sort_key(row: Row) -> tuple[Any, ...]:
 
 
 def build(uri: str, experiment: str | None = None, dataset: str | None = None,
-          metric: str = "weighted_f1") -> list[Row]:
+          metric: str = "weighted_f1", intervals: bool = True) -> list[Row]:
     """Measured rows plus the paper's rows for the datasets measured (all of them when nothing is),
-    sorted by score within a dataset; a system name measured under several configurations shows digests."""
+    sorted by score within a dataset; a system name measured under several configurations shows digests;
+    ``intervals``: each measured row's conversation-level interval and its test against the best row."""
     if metric not in METRICS:
         raise UserError(f"--metric: unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
     measured = measured_rows(uri, experiment, dataset, metric)
+    if intervals and measured:
+        from erc_bench.report import leaderboard_stats
+
+        leaderboard_stats.annotate(uri, measured)
     references = reference_rows(dataset) if metric == "weighted_f1" else []  # the paper reports WF1 only
     if measured and dataset is None:
         seen = {row.dataset_key.split(":")[0] for row in measured} | {row.dataset for row in measured}
@@ -188,12 +201,21 @@ def cells(row: Row) -> list[str]:
         score = f"{row.reference:.2f}"
     else:
         score = f"{row.mean:.2f} ± {row.std:.2f} (n={len(row.seeds)})"
-    return [row.dataset, row.shown_system, row.stage, seeds, score, row.source]
+    interval = f"[{row.interval[0]:.2f}, {row.interval[1]:.2f}]" if row.interval else "-"
+    return [row.dataset, row.shown_system, row.stage, seeds, score, interval, row.versus_best or "-",
+            row.speaker_identity or "-", row.source]
 
 
 def headers(metric: str = "weighted_f1") -> list[str]:
-    return ["dataset", "system", "stage", f"test {METRICS[metric]} % per seed", "mean ± std", "source"]
+    return ["dataset", "system", "stage", f"test {METRICS[metric]} % per seed", "mean ± std", "95 % CI",
+            "vs best", "speaker id", "source"]
 
+
+
+def _stats_note(rows: list[Row]) -> str | None:
+    from erc_bench.report.leaderboard_stats import note
+
+    return note() if any(r.interval for r in rows) else None
 
 
 def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None:
@@ -204,19 +226,21 @@ def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None
         buffer = io.StringIO()
         writer = SafeWriter(buffer)
         writer.writerow(["dataset", "dataset_key", "system", "config_digest", "stage", "source", "seed", metric,
-                         "mean", "std", "run_id"])
+                         "mean", "std", "ci_low", "ci_high", "versus_best", "uses_speaker_identity", "run_id"])
         for r in rows:
+            low, high = (f"{r.interval[0]:.2f}", f"{r.interval[1]:.2f}") if r.interval else ("", "")
             for seed, value in sorted(r.seeds.items()) or [("", r.reference)]:
                 writer.writerow([r.dataset, r.dataset_key, r.system, r.digest, r.stage, r.source, seed,
-                                 f"{value:.2f}", f"{r.mean:.2f}", "" if r.std is None else f"{r.std:.2f}",
-                                 r.run_ids.get(seed, "") if isinstance(seed, int) else ""])
+                                 f"{value:.2f}", f"{r.mean:.2f}", "" if r.std is None else f"{r.std:.2f}", low, high,
+                                 r.versus_best, r.speaker_identity, r.run_ids.get(seed, "") if isinstance(seed, int)
+                                 else ""])
         return buffer.getvalue()
     if fmt == "markdown":
         head = headers(metric)
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(cells(r)) + " |" for r in rows]
-        note = multi_config_note(rows)
-        return "\n".join(lines + ([f"\n{note}"] if note else [])) + "\n"
+        notes = [n for n in (multi_config_note(rows), _stats_note(rows)) if n]
+        return "\n".join(lines + [f"\n{n}" for n in notes]) + "\n"
     if fmt == "table":
         return None
     raise UserError(f"unknown format '{fmt}'; choose one of {', '.join(FORMATS)}")
@@ -225,7 +249,8 @@ def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None
 def rich_table(rows: list[Row], metric: str = "weighted_f1") -> Any:
     from rich.table import Table
 
-    table = Table(title=f"erc-bench leaderboard ({METRICS[metric]} %, test split)", caption=multi_config_note(rows))
+    caption = "\n".join(n for n in (multi_config_note(rows), _stats_note(rows)) if n) or None
+    table = Table(title=f"erc-bench leaderboard ({METRICS[metric]} %, test split)", caption=caption)
     for header in headers(metric):
         table.add_column(header)
     for r in rows:

@@ -21,6 +21,7 @@ from rich.table import Table
 from erc_bench.core.interfaces import Problem
 from erc_bench.core.printable import shown
 from erc_bench.report.leaderboard import METRICS, STAGE_ORDER, mean_std
+from erc_bench.report.tracking import SPEAKER_IDENTITY_TAG, SPEAKERS_TAG
 
 if TYPE_CHECKING:
     from erc_bench.recipe.merits_l import BenchmarkOutcome
@@ -134,3 +135,16 @@ def report_problems(console: Console, dataset: str, problems: list[Problem]) -> 
         listed = ", ".join(shown(i) for i in ids[:5]) + (" ..." if len(ids) > 5 else "")
         console.print(f"[yellow]{shown(dataset)}[/yellow]: {len(ids)} x {shown(kind)} ({listed}) - "
                       f"{_FATE.get(kind, 'skipped')}, logged to MLflow", soft_wrap=True, highlight=False)
+
+
+def speaker_tags(aware: list[str], data: Any, console: Any) -> dict[str, str]:
+    """A corpus's seed-run tags: whether a component reads who is speaking (the leaderboard's "speaker id"
+    column: the MERITS-L paper leaves such systems out) and whether the corpus names speakers. A speaker-aware
+    component on a corpus without speaker ids is said in one line; every utterance is then one unknown
+    speaker's (``speakers`` is -1 throughout)."""
+    named = any(u.speaker for split in data.splits.values() for c in split for u in c.utterances)
+    if aware and not named:
+        console.print(f"[yellow]note[/yellow]: {data.name} names no speakers; {', '.join(aware)} (speaker-aware) "
+                      "sees every utterance as one unknown speaker's", highlight=False)
+    return {SPEAKER_IDENTITY_TAG: "yes" if aware else "no", SPEAKERS_TAG: "given" if named else "none: one "
+            "speaker assumed"}
