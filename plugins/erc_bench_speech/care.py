@@ -118,7 +118,7 @@ class CareEncoder:
     def _prepare(self, wav: np.ndarray, minimum: int) -> np.ndarray:
         import numpy as np
 
-        from erc_bench.core.interfaces import SAMPLE_RATE
+        from erc_bench import SAMPLE_RATE
 
         if self.params.crop_rule == "authors":
             clip = 5 * SAMPLE_RATE
