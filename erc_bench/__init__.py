@@ -94,6 +94,8 @@ _PUBLIC: dict[str, str] = {
     "rich_progress": "erc_bench.core.progress",
     "progress_bar": "erc_bench.core.progress",
     "progress_callback": "erc_bench.core.progress",
+    "UpdatePlan": "erc_bench.recipe.optimisation",  # AdamW + schedule + precision + accumulation + clipping
+    "StageTraining": "erc_bench.core.spec_schema",  # the optimiser settings UpdatePlan reads
     "Tracker": "erc_bench.report.tracker",  # MLflow runs ended FINISHED / FAILED / KILLED, never left RUNNING
     "LABEL_CHUNK": "erc_bench.recipe.pretrain",  # transcripts per labelling call of LLM-guided pre-training
     "transcribe_utterances": "erc_bench.recipe.speech_inputs",

@@ -75,6 +75,8 @@ class CarePretrainSection(_Strict):
     seed: int = 0
     max_items: int | None = Field(None, ge=2)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["no", "auto", "bf16", "fp16"] = Field("no", description="mixed precision on CUDA (the "
+                                                                          "engine's UpdatePlan); no = float32")
     threads: int | None = Field(None, ge=1, description="torch CPU threads")
 
     @model_validator(mode="after")
