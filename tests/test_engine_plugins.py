@@ -240,3 +240,37 @@ def test_every_public_name_resolves() -> None:
 
     missing = [name for name in erc_bench.__all__ if not hasattr(erc_bench, name)]
     assert missing == []
+
+
+def test_no_module_of_a_builtin_plugin_imports_one_that_imports_it_back() -> None:
+    """One direction per pair (the labellers' ``llm`` uses ``batch``, never the reverse): an import cycle, even
+    through a function-level or TYPE_CHECKING import, means two modules that cannot be read or changed alone."""
+    import ast
+
+    plugins = Path(__file__).resolve().parent.parent / "plugins"
+    cycles = []
+    for package in sorted(p for p in plugins.iterdir() if (p / "__init__.py").is_file()):
+        graph: dict[str, set[str]] = {}
+        for path in package.glob("*.py"):
+            deps: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                deps |= {n for n in names if n.startswith(f"{package.name}.")}
+            graph[f"{package.name}.{path.stem}"] = deps
+        state: dict[str, int] = {}
+
+        def visit(module: str, stack: list[str], graph: dict[str, set[str]] = graph,
+                  state: dict[str, int] = state) -> None:
+            state[module] = 1
+            for dep in sorted(graph.get(module, ())):
+                if state.get(dep) == 1:
+                    cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
+                elif dep not in state:
+                    visit(dep, [*stack, dep])
+            state[module] = 2
+
+        for module in sorted(graph):
+            if module not in state:
+                visit(module, [module])
+    assert cycles == []
