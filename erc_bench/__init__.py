@@ -5,6 +5,7 @@ and may move)::
 
     from erc_bench import hookimpl, Register, LabelOutcome      # write a plugin
     from erc_bench import load_spec, run_benchmark, build       # run a spec from Python
+    from erc_bench import SpecKind, load_kind_spec, Tracker     # a plugin's own kind of spec and command
     from erc_bench import check_component, run_tiny_spec       # test a plugin (docs/plugins.md)
 
 Names are resolved lazily, so ``import erc_bench`` stays cheap (no torch, no
@@ -32,6 +33,15 @@ _PUBLIC: dict[str, str] = {
     # running
     "load_spec": "erc_bench.core.spec",
     "LoadedSpec": "erc_bench.core.spec",
+    "require_env": "erc_bench.core.spec",
+    "ComponentRef": "erc_bench.core.spec_schema",  # a { plugin, params } slot, for a plugin's own spec model
+    "TrackingSection": "erc_bench.core.spec_schema",
+    # kinds of spec file (a plugin declares its own with the erc_bench_register_spec_kinds hook)
+    "SpecKind": "erc_bench.core.spec_kinds",
+    "LoadedKindSpec": "erc_bench.core.spec_kinds",
+    "load_kind_spec": "erc_bench.core.spec_kinds",
+    "load_any_spec": "erc_bench.core.spec_kinds",
+    "spec_kinds": "erc_bench.core.spec_kinds",
     "build": "erc_bench.core.plugin_host",
     "run_benchmark": "erc_bench.recipe.merits_l",
     "Cache": "erc_bench.core.cache",
@@ -52,6 +62,7 @@ _PUBLIC: dict[str, str] = {
     "ContextModule": "erc_bench.core.modules",
     "FusionModule": "erc_bench.core.modules",
     "SpeechHeadModule": "erc_bench.core.modules",
+    "DefaultSpeechHeadModule": "erc_bench.recipe.stage_modules",  # the engine's Stage I head (the mlp plugin's)
     "NoParams": "erc_bench.core.interfaces",
     "AudioSource": "erc_bench.core.interfaces",
     "Utterance": "erc_bench.core.interfaces",
@@ -83,10 +94,17 @@ _PUBLIC: dict[str, str] = {
     "AUDIO_SUFFIXES": "erc_bench.core.audio",
     "resolve_device": "erc_bench.core.devices",
     "rich_progress": "erc_bench.core.progress",
+    "progress_bar": "erc_bench.core.progress",
+    "progress_callback": "erc_bench.core.progress",
+    "UpdatePlan": "erc_bench.recipe.optimisation",  # AdamW + schedule + precision + accumulation + clipping
+    "StageTraining": "erc_bench.core.spec_schema",  # the optimiser settings UpdatePlan reads
+    "Tracker": "erc_bench.report.tracker",  # MLflow runs ended FINISHED / FAILED / KILLED, never left RUNNING
+    "LABEL_CHUNK": "erc_bench.recipe.pretrain",  # transcripts per labelling call of LLM-guided pre-training
     "transcribe_utterances": "erc_bench.recipe.speech_inputs",
     "embed_utterances": "erc_bench.recipe.speech_inputs",
     "speech_problem_summary": "erc_bench.recipe.speech_inputs",
     "UserError": "erc_bench.core.errors",
+    "SpecError": "erc_bench.core.errors",
     "require": "erc_bench.core.extras",
     "MissingExtra": "erc_bench.core.extras",
     "DataError": "erc_bench.core.errors",

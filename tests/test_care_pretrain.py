@@ -102,3 +102,49 @@ def test_spec_errors_are_one_line(tmp_path: Path, cli) -> None:
         load_care_spec(DEMO_SPEC)
     code, output = cli(["care-pretrain", str(tmp_path / "none.toml")])
     assert code == 2 and "no such spec file" in output and "Traceback" not in output
+
+
+def _care_runs(db: Path) -> list[tuple[str, str]]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{db}")
+    experiment = client.get_experiment_by_name("care-pretrain-demo")
+    runs = client.search_runs([experiment.experiment_id]) if experiment else []
+    return [(run.info.run_id, run.info.status) for run in runs]
+
+
+@pytest.mark.slow
+def test_sigterm_mid_training_ends_the_mlflow_run_killed(tmp_path: Path) -> None:
+    """The run is ``Tracker.run``'s: a SIGTERM between checkpoints closes it KILLED (never left RUNNING) and the
+    process exits 128 + 15, as a shell expects."""
+    ws = {"cache": tmp_path / "cache", "db": tmp_path / "m.db"}
+    out = tmp_path / "terminated"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")])}
+    proc = subprocess.Popen([sys.executable, "-c", "from erc_bench.cli import main; main()",
+                             *_argv(ws, out, ["care_pretrain.steps=100000"])], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 900
+        while not (out / "training" / "state.pt").is_file() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        stderr = proc.communicate(timeout=120)[1].decode()
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert [status for _, status in _care_runs(ws["db"])] == ["KILLED"]
+
+
+@pytest.mark.slow
+def test_a_failing_input_ends_the_mlflow_run_failed(workspace: dict[str, Path], tmp_path: Path, cli) -> None:
+    """Precomputed acoustic targets missing for an utterance: one line, exit 2, and the run it opened FAILED."""
+    db = tmp_path / "failed.db"
+    empty = tmp_path / "no-targets"
+    empty.mkdir()
+    argv = _argv({**workspace, "db": db}, tmp_path / "out", ['care_pretrain.acoustic_target.kind="folder"',
+                                                             f"care_pretrain.acoustic_target.folder={json.dumps(str(empty))}"])
+    code, output = cli(argv)
+    assert code == 2 and "acoustic_target.folder has no" in output and "Traceback" not in output
+    assert [status for _, status in _care_runs(db)] == ["FAILED"]

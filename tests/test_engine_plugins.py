@@ -184,3 +184,93 @@ def test_engine_layers_import_only_the_layers_below() -> None:
                     if node.module.startswith(above):
                         offenders.append(f"{layer}/{path.name}: {node.module}")
     assert offenders == []
+
+
+def _engine_imports(path: Path) -> list[str]:
+    """Every ``erc_bench.<submodule>`` a file imports: at the top, inside functions, under TYPE_CHECKING, or
+    by name through ``importlib.import_module`` / ``__import__``."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] if node.level == 0 else []
+        elif isinstance(node, ast.Call) and ast.unparse(node.func).endswith(("import_module", "__import__")):
+            names = [a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        else:
+            continue
+        found += [f"{n} (line {node.lineno})" for n in names if n.startswith("erc_bench.")]
+    return found
+
+
+def test_plugins_and_examples_use_only_the_public_api() -> None:
+    """A plugin that reaches into ``erc_bench.core`` / ``recipe`` / ``report`` / ``cli`` (or ``erc_bench.testing``:
+    its names are re-exported) breaks when the engine moves a module; ``from erc_bench import ...`` does not."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = [f"{path.relative_to(root)}: {name}" for folder in ("plugins", "examples")
+                 for path in sorted((root / folder).rglob("*.py")) for name in _engine_imports(path)]
+    assert offenders == []
+
+
+def test_the_import_ban_sees_every_form_of_import(tmp_path: Path) -> None:
+    """The ban's own check: an import hidden in a function, under TYPE_CHECKING or by string is still found."""
+    module = tmp_path / "sneaky.py"
+    module.write_text(textwrap.dedent("""
+        from typing import TYPE_CHECKING
+        import importlib
+        from erc_bench import UserError
+        import erc_bench
+        if TYPE_CHECKING:
+            from erc_bench.core.cache import Cache
+        def f():
+            import erc_bench.recipe.loop as loop
+            from erc_bench.report import tracker
+            return importlib.import_module("erc_bench.cli.app")
+    """), encoding="utf-8")
+    assert [n.split(" ")[0] for n in _engine_imports(module)] == [
+        "erc_bench.core.cache", "erc_bench.recipe.loop", "erc_bench.report", "erc_bench.cli.app"]
+
+
+def test_every_public_name_resolves() -> None:
+    """Each entry of the lazy public map names a module that really defines it (a typo would only fail when a
+    plugin first used the name)."""
+    import erc_bench
+
+    missing = [name for name in erc_bench.__all__ if not hasattr(erc_bench, name)]
+    assert missing == []
+
+
+def test_no_module_of_a_builtin_plugin_imports_one_that_imports_it_back() -> None:
+    """One direction per pair (the labellers' ``llm`` uses ``batch``, never the reverse): an import cycle, even
+    through a function-level or TYPE_CHECKING import, means two modules that cannot be read or changed alone."""
+    import ast
+
+    plugins = Path(__file__).resolve().parent.parent / "plugins"
+    cycles = []
+    for package in sorted(p for p in plugins.iterdir() if (p / "__init__.py").is_file()):
+        graph: dict[str, set[str]] = {}
+        for path in package.glob("*.py"):
+            deps: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                deps |= {n for n in names if n.startswith(f"{package.name}.")}
+            graph[f"{package.name}.{path.stem}"] = deps
+        state: dict[str, int] = {}
+
+        def visit(module: str, stack: list[str], graph: dict[str, set[str]] = graph,
+                  state: dict[str, int] = state) -> None:
+            state[module] = 1
+            for dep in sorted(graph.get(module, ())):
+                if state.get(dep) == 1:
+                    cycles.append(" -> ".join([*stack[stack.index(dep):], dep]))
+                elif dep not in state:
+                    visit(dep, [*stack, dep])
+            state[module] = 2
+
+        for module in sorted(graph):
+            if module not in state:
+                visit(module, [module])
+    assert cycles == []

@@ -61,7 +61,8 @@ def test_leaderboard_reads_every_seed_and_marks_reference_rows(tmp_path: Path) -
            "| measured |" in markdown
     assert "reference: MERITS-L paper Table I" in markdown
     csv_text = lb.render(rows, "csv")
-    assert f"iemocap,iemocap,my-system,,stage3-fusion,measured,1,90.00,85.00,5.00,,,,,{mine['run_ids']['1']}" in csv_text
+    expected = f"iemocap,iemocap,my-system,,stage3-fusion,measured,1,90.00,85.00,5.00,,,,,{mine['run_ids']['1']}"
+    assert expected in csv_text
     ranked = [r for r in rows if r.dataset == "iemocap"]
     assert [r.mean for r in ranked] == sorted((r.mean for r in ranked), reverse=True)  # by score
 

@@ -56,18 +56,27 @@ SpecArgument = typer.Argument(..., help="Benchmark spec: a TOML file or a shippe
 
 @app.command()
 def validate(spec: str = SpecArgument, overrides: list[str] | None = SetOption) -> None:
-    """Check a spec completely without running it: structure, plugin names, each component's params, each
-    component's constructor, and the module contract of context models, fusion heads and speech heads."""
+    """Check a spec of any kind (a benchmark, or one a plugin declares, e.g. CARE pre-training) completely without
+    running it: structure, plugin names, each component's params and constructor, and the module contract of
+    context models, fusion heads and speech heads. Prints the kind it recognised."""
     from erc_bench.core.contracts import construct_all
-    from erc_bench.core.spec import component_slots, load_spec
+    from erc_bench.core.spec import component_slots
+    from erc_bench.core.spec_kinds import BENCHMARK, load_any_spec
 
-    loaded = load_spec(spec, overrides)
-    construct_all(loaded, CONTRACT_CHECK_LABELS)
-    console.print(f"[green]OK[/green] {spec}: {len(component_slots(loaded.spec))} components, "
-                  f"{len(loaded.spec.datasets)} dataset(s), seeds {loaded.spec.benchmark.seeds}")
+    kind, loaded = load_any_spec(spec, overrides)
+    if kind.name == BENCHMARK:
+        construct_all(loaded, CONTRACT_CHECK_LABELS)
+        summary = (f"{len(component_slots(loaded.spec))} components, {len(loaded.spec.datasets)} dataset(s), "
+                   f"seeds {loaded.spec.benchmark.seeds}")
+    else:
+        for key_path in loaded.components:
+            loaded.build(key_path)
+        summary = f"{len(loaded.components)} components ({', '.join(loaded.components) or 'none'})"
+    console.print(f"[green]OK[/green] {escape(spec)} ({escape(kind.name)} spec): {summary}", soft_wrap=True)
     for unset in loaded.unset_env:
-        console.print(f"[yellow]note[/yellow]: {escape(unset)} is not set; `run` will need it")
-    _label_name_notes(loaded)
+        console.print(f"[yellow]note[/yellow]: {escape(unset)} is not set; running it will need it")
+    if kind.name == BENCHMARK:
+        _label_name_notes(loaded)
 
 
 def _label_name_notes(loaded) -> None:  # noqa: ANN001 - a LoadedSpec

@@ -21,6 +21,11 @@ hook                                       kind
 ``erc_bench_register_commands(app)`` lets a plugin add its own ``erc-bench``
 sub-commands to the Typer app; a plugin that fails to load takes only its own
 commands with it.
+
+``erc_bench_register_spec_kinds(register)`` lets a plugin declare a kind of spec
+file of its own (``register(SpecKind(...))``: its top-level table, pydantic model
+and component slots), which ``erc-bench validate`` and ``load_kind_spec`` then read
+like a benchmark spec. It is not a component kind: no spec slot names a spec kind.
 """
 
 from __future__ import annotations
@@ -65,3 +70,12 @@ class CommandHooks:
 
 
 HOOK_FOR_KIND: dict[str, str] = {name: kind.hook for name, kind in KINDS.items()}
+
+
+class SpecKindHooks:
+    """Plugins declaring a kind of spec file (``erc_bench.core.spec_kinds``)."""
+
+    @staticmethod
+    @hookspec
+    def erc_bench_register_spec_kinds(register: Callable[[Any], None]) -> None:
+        """Call ``register(SpecKind(name, table, model, slots))`` for each kind of spec file this plugin reads."""

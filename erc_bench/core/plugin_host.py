@@ -138,6 +138,7 @@ class PluginHost:
         self.pm = pluggy.PluginManager("erc_bench")
         self.pm.add_hookspecs(hookspecs.ComponentHooks)
         self.pm.add_hookspecs(hookspecs.CommandHooks)
+        self.pm.add_hookspecs(hookspecs.SpecKindHooks)
         self.failures: list[LoadFailure] = []
         self._sources: dict[int, Source] = {}
         self._registries: dict[str, Registry] | None = None

@@ -109,6 +109,9 @@ def as_callback(progress: Any, description: str) -> ProgressCallback | None:
     return update
 
 
+
+progress_callback = as_callback  # its public name: ``from erc_bench import progress_callback``
+
 @contextlib.contextmanager
 def rich_progress(description: str) -> Iterator[ProgressCallback]:
     """A standalone bar (for a single-loop command) exposed as a ``progress(done, total)`` callback."""

@@ -225,10 +225,9 @@ def _read_toml(p: Path, file: str, seen: tuple[Path, ...] = ()) -> dict[str, Any
     return _merge(_read_toml(parent_path, str(parent_path), (*seen, p.resolve())), raw)
 
 
-def load_spec(path: str | Path, overrides: list[str] | None = None,
-              plugin_host: PluginHost | None = None) -> LoadedSpec:
-    """Read, override, expand and validate a spec (a file, or a shipped spec's name); raises SpecError on the
-    first problem."""
+def read_document(path: str | Path, overrides: list[str] | None = None) -> tuple[str, dict[str, Any], list[str]]:
+    """What every kind of spec shares: TOML (a file, or a shipped spec's name), ``extends``, ``--set`` overrides
+    and ``${VAR}`` expansion. Returns (file as given, expanded raw dict, ``key: ${VAR}`` of unset variables)."""
     from erc_bench.core.shipped_specs import resolve_spec
 
     file = str(path)
@@ -236,7 +235,20 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
     for assignment in overrides or []:
         apply_override(raw, assignment, file)
     unset: list[str] = []
-    raw = expand_env(raw, "", file, unset)
+    return file, expand_env(raw, "", file, unset), unset
+
+
+def load_spec(path: str | Path, overrides: list[str] | None = None,
+              plugin_host: PluginHost | None = None) -> LoadedSpec:
+    """Read, override, expand and validate a benchmark spec (a file, or a shipped spec's name); raises SpecError
+    on the first problem. Other kinds of spec (``care_pretrain``): ``spec_kinds.load_kind_spec``."""
+    file, raw, unset = read_document(path, overrides)
+    return benchmark_spec(file, raw, unset, plugin_host)
+
+
+def benchmark_spec(file: str, raw: dict[str, Any], unset: list[str],
+                   plugin_host: PluginHost | None = None) -> LoadedSpec:
+    """Validate a read benchmark spec: structure, consistency, and each component slot's params."""
     try:
         spec = Spec(**raw)
     except ValidationError as exc:
@@ -248,8 +260,8 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
     return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset, components=components)
 
 
-def require_env(loaded: LoadedSpec) -> None:
-    """Before a run: every ``${VAR}`` the spec uses must be set."""
+def require_env(loaded: Any) -> None:
+    """Before a run: every ``${VAR}`` the spec (of any kind: ``path`` and ``unset_env``) uses must be set."""
     if loaded.unset_env:
         key, ref = loaded.unset_env[0].split(": ", 1)
         raise SpecError(loaded.path, key, f"environment variable {ref} is not set; export it before running")

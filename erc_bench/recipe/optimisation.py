@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -46,16 +46,26 @@ def lr_factor(update: int, total: int, warmup: int, schedule: str) -> float:
 
 
 class UpdatePlan:
-    """Optimiser, schedule, gradient scaling and clipping for one ``fit``."""
+    """Optimiser, schedule, gradient scaling and clipping for one ``fit``, or for a loop of its own that counts
+    updates rather than epochs (CARE pre-training: ``total_updates``).
+
+    ``clip_groups``, when given, are the parameters (``parameters`` is then ignored) in groups whose gradient
+    norms are clipped separately: CARE's authors train two optimisers, one per branch, and one AdamW with a
+    param group each is the same update, since AdamW's state is per parameter. ``betas`` / ``eps``: torch's."""
 
     def __init__(self, parameters: Iterable[torch.nn.Parameter], cfg: StageTraining, batches_per_epoch: int,
-                 device: torch.device) -> None:
+                 device: torch.device, *, clip_groups: Sequence[Iterable[torch.nn.Parameter]] | None = None,
+                 total_updates: int | None = None, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
         import torch
 
         self.cfg, self.device = cfg, device
-        self.parameters = [p for p in parameters if p.requires_grad]
-        self.optimiser = torch.optim.AdamW(self.parameters, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.total_updates = math.ceil(batches_per_epoch / cfg.grad_accum_steps) * cfg.epochs
+        groups = [[p for p in group if p.requires_grad] for group in (clip_groups or [parameters])]
+        self.groups = [group for group in groups if group]
+        self.parameters = [p for group in self.groups for p in group]
+        self.optimiser = torch.optim.AdamW([{"params": group} for group in self.groups], lr=cfg.lr, betas=betas,
+                                           eps=eps, weight_decay=cfg.weight_decay)
+        self.total_updates = total_updates or math.ceil(batches_per_epoch / cfg.grad_accum_steps) * cfg.epochs
         warmup = round(cfg.warmup_ratio * self.total_updates)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimiser, lambda update: lr_factor(update, self.total_updates, warmup, cfg.schedule))
@@ -83,11 +93,22 @@ class UpdatePlan:
 
         self.scaler.unscale_(self.optimiser)
         if self.cfg.max_grad_norm is not None:
-            torch.nn.utils.clip_grad_norm_(self.parameters, self.cfg.max_grad_norm)
+            for group in self.groups:
+                torch.nn.utils.clip_grad_norm_(group, self.cfg.max_grad_norm)
         self.scaler.step(self.optimiser)
         self.scaler.update()
         self.scheduler.step()
         self.optimiser.zero_grad(set_to_none=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Optimiser, schedule and gradient scaler: what a resumed run needs to continue exactly."""
+        return {"optimiser": self.optimiser.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
 
     @property
     def lr(self) -> float:

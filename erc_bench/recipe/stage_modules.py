@@ -51,6 +51,10 @@ class SpeechHead(nn.Module):
         return torch.softmax(self.layer_logits.detach().cpu(), dim=0).tolist()
 
 
+DefaultSpeechHeadModule = SpeechHead
+"""The public name of the engine's default Stage I head (``SpeechHead`` is also the name of the ``speech_head`` kind's
+Protocol): the ``mlp`` plugin builds this very module, so choosing it changes nothing but its params."""
+
 class JointModel(nn.Module):
     """Text and speech context models feeding the fusion head; one loss on the fused logits."""
 

@@ -109,14 +109,16 @@ class Tracker:
         return closed
 
     @contextlib.contextmanager
-    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False) -> Iterator[str]:
+    def run(self, name: str, tags: dict[str, str] | None = None, nested: bool = False,
+            resume: str | None = None) -> Iterator[str]:
         """A run ended FINISHED, FAILED on an error, or KILLED on Ctrl-C / SIGTERM - never left RUNNING
-        (while the server answers; one left RUNNING by a dead server is closed by the next run)."""
+        (while the server answers; one left RUNNING by a dead server is closed by the next run). ``resume``:
+        reopen that run id (a resumable job continuing the run it began) instead of starting one."""
         from erc_bench.core.interrupts import Terminated
 
         owner = {PID_TAG: str(os.getpid()), HOST_TAG: platform.node()}
-        active = self._call(self.mlflow.start_run, run_name=name, experiment_id=self.experiment_id, nested=nested,
-                            tags=(tags or {}) | owner)
+        where = {"run_id": resume} if resume else {"run_name": name, "experiment_id": self.experiment_id}
+        active = self._call(self.mlflow.start_run, nested=nested, tags=(tags or {}) | owner, **where)
         try:
             yield active.info.run_id
         except (KeyboardInterrupt, Terminated):

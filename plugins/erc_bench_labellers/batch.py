@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from erc_bench import LabelOutcome, UserError
 from erc_bench_labellers.base import Computed, log
+from erc_bench_labellers.pricing import Usage
 from erc_bench_labellers.prompting import parse_answer
-from erc_bench_labellers.retry import RetriesExhausted
+from erc_bench_labellers.retry import AuthenticationFailed, RetriesExhausted, RetryPolicy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from erc_bench_labellers.llm import LLMLabeller
+    from erc_bench_labellers.store import LabelStore
 
 BatchRow = tuple[str, "str | None", int, int, "str | None"]
 """(custom_id, answer text or None, prompt tokens, completion tokens, error or None)."""
@@ -35,9 +36,29 @@ class BatchPending(UserError):
     """A provider batch is still running; its id is journalled, so rerunning resumes it."""
 
 
-def run_batches(labeller: LLMLabeller, pending: list[tuple[str, str]]) -> Iterator[Computed]:
-    from erc_bench_labellers.llm import AuthenticationFailed
+class BatchLabeller(Protocol):
+    """What the batch flow needs of a labeller (``llm.LLMLabeller`` and its providers): stated here so that this
+    module depends on no labeller class and ``llm`` -> ``batch`` is the only arrow between the two."""
 
+    name: str
+    params: Any  # LLMParams: batch_max_wait, batch_poll_interval, batch_max_requests
+    store: LabelStore
+    usage: Usage
+    supports_batch: bool
+    _persisted: set[str]
+
+    def fingerprint(self) -> str: ...
+    def client(self) -> Any: ...
+    def retry_policy(self) -> RetryPolicy: ...
+    def _note_retry(self, reason: str) -> None: ...
+    def _auth_message(self, exc: RetriesExhausted) -> str: ...
+    def _model_id(self) -> str: ...
+    def _batch_submit(self, client: Any, chunk: list[tuple[str, str]]) -> str: ...
+    def _batch_state(self, client: Any, batch_id: str) -> str: ...
+    def _batch_results(self, client: Any, batch_id: str) -> Iterator[BatchRow]: ...
+
+
+def run_batches(labeller: BatchLabeller, pending: list[tuple[str, str]]) -> Iterator[Computed]:
     if not labeller.supports_batch:
         raise UserError(f"the {labeller.name} labeller has no batch API here; use mode = \"online\"")
     store, scope = labeller.store, labeller.fingerprint()

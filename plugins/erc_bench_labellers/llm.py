@@ -19,17 +19,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from erc_bench import LabelOutcome, SecretError, UserError
+from erc_bench import LabelOutcome, SecretError
 from erc_bench_labellers.base import CachedLabeller, Computed, log
+from erc_bench_labellers.batch import run_batches
 from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
-from erc_bench_labellers.retry import RetriesExhausted, RetryPolicy
+from erc_bench_labellers.retry import AuthenticationFailed, RetriesExhausted, RetryPolicy
+
+__all__ = ["AuthenticationFailed", "LLMLabeller", "LLMParams"]  # AuthenticationFailed: where callers catch it
 
 NO_KEY_PLACEHOLDER = "not-needed"
 """Sent as the key when ``api_key_env = ""``: for local OpenAI-compatible servers (vLLM, Ollama, llama.cpp)."""
-
-
-class AuthenticationFailed(UserError):
-    """The provider refused the key (401/403): labelling stops at once instead of sending every request."""
 
 
 class LLMParams(BaseModel):
@@ -74,7 +73,7 @@ class LLMLabeller(CachedLabeller):
 
     def label_chunk(self, total: int) -> int:
         """A provider batch takes every text in one submission (one wait); online work uses the engine's chunk."""
-        from erc_bench.recipe.pretrain import LABEL_CHUNK
+        from erc_bench import LABEL_CHUNK
 
         return max(total, 1) if self.params.mode == "batch" else LABEL_CHUNK
 
@@ -118,8 +117,6 @@ class LLMLabeller(CachedLabeller):
         if not pending:
             return
         if self.params.mode == "batch":
-            from erc_bench_labellers.batch import run_batches
-
             yield from run_batches(self, pending)
             return
         client, policy = self.client(), self.retry_policy()

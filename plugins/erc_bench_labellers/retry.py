@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from erc_bench import UserError
 from erc_bench import redact_secrets as redact_spec_secrets
 
 T = TypeVar("T")
@@ -27,6 +28,10 @@ AUTH_STATUS = {401, 403}
 MAX_SERVER_DELAY = 600.0
 _TRANSIENT_TYPES = {"APITimeoutError", "APIConnectionError", "ReadTimeout", "ConnectTimeout", "TimeoutException",
                     "RemoteProtocolError"}
+
+
+class AuthenticationFailed(UserError):
+    """The provider refused the key (401/403): labelling stops at once instead of sending every request."""
 
 
 class MalformedResponse(Exception):

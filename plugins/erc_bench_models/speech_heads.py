@@ -2,7 +2,7 @@
 
 ``care-authors`` is the head of the CARE authors' downstream script
 (``downstream/train_wavlm_downstream_own.py``); ``mlp`` is the project's head
-(``erc_bench.recipe.stage_modules.SpeechHead``), which the engine also uses when a spec names none.
+(``erc_bench.DefaultSpeechHeadModule``), which the engine also uses when a spec names none.
 Classes here validate params only; ``build`` imports torch lazily.
 """
 
@@ -51,7 +51,7 @@ class CareAuthorsHead:
 
     def build(self, layers: int | None, input_dim: int, num_labels: int, mean: Any = None,
               std: Any = None) -> nn.Module:
-        from erc_bench.core.errors import UserError
+        from erc_bench import UserError
         from erc_bench_models.speech_head_modules import AuthorsSpeechHead
 
         p = self.params
@@ -79,6 +79,7 @@ class MlpHead:
 
     def build(self, layers: int | None, input_dim: int, num_labels: int, mean: Any = None,
               std: Any = None) -> nn.Module:
-        from erc_bench.recipe.stage_modules import SpeechHead
+        from erc_bench import DefaultSpeechHeadModule
 
-        return SpeechHead(layers, input_dim, num_labels, self.params.hidden_dim, self.params.dropout, mean, std)
+        return DefaultSpeechHeadModule(layers, input_dim, num_labels, self.params.hidden_dim, self.params.dropout,
+                                       mean, std)

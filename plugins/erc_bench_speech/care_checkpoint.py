@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from erc_bench.core.errors import UserError
+from erc_bench import UserError
 
 CONFIG_FILE = "care_config.json"
 WEIGHTS_FILE = "model.safetensors"

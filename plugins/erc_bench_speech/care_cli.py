@@ -1,7 +1,7 @@
 """``erc-bench care-pretrain SPEC``: train the CARE speech encoder; contributed to the CLI by the speech plugin.
 
 Self-contained (its own options, heavy imports inside), so it can be mounted by any
-host: today ``erc_bench.cli_speech.register`` calls ``register(app)``.
+host: the speech plugin's ``erc_bench_register_commands`` hook calls ``register(app)``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ def care_pretrain(
     """Pre-train CARE: semantic branch -> transcript embeddings, acoustic branch -> frame descriptors; resumable."""
     from rich.console import Console
 
-    from erc_bench.core.cache import Cache
-    from erc_bench.core.progress import progress_bar
+    from erc_bench import Cache, progress_bar
     from erc_bench_speech.care_pretrain import run_care_pretrain
     from erc_bench_speech.care_pretrain_spec import load_care_spec
 

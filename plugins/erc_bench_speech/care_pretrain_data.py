@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.core.errors import UserError
-from erc_bench.core.interfaces import SAMPLE_RATE
+from erc_bench import SAMPLE_RATE, UserError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-    from erc_bench.core.cache import Cache
+    from erc_bench import Cache
     from erc_bench_speech.care_pretrain_spec import CarePretrainSection
 
 CONFIG_META = ("architectures", "transformers_version", "model_type", "_name_or_path", "torch_dtype", "dtype")
@@ -44,9 +43,7 @@ def load_examples(section: CarePretrainSection, cache: Cache, device: Any, progr
     """Every corpus utterance with a transcript and at least ``min_seconds`` of audio, split train/validation."""
     import numpy as np
 
-    from erc_bench.core.audio import load_audio
-    from erc_bench.core.plugin_host import build
-    from erc_bench.recipe.speech_inputs import transcribe_utterances
+    from erc_bench import build, load_audio, transcribe_utterances
     from erc_bench_speech.care_targets import AcousticTargets, text_embeddings
 
     data = build("dataset", section.corpus.plugin, section.corpus.params).load()

@@ -5,7 +5,9 @@ A CARE pre-training spec is a TOML file of its own (``benchmarks/care_pretrain_m
 only points at the resulting folder. Defaults are the authors' settings (``train_pase.py``):
 WavLM-base trunk, RoBERTa-base semantic layers and text targets, AdamW lr 1e-5, betas
 (0.9, 0.99), eps 1e-6, no weight decay, 5 s crops of clips of at least 2 s, batch 8.
-Errors print as ``file: key.path: message`` like every other spec error.
+The engine's spec loader reads it (``extends``, ``--set``, ``${VAR}``, ``file: key.path: message`` errors): this
+module declares the kind (``CARE_SPEC_KIND``, registered by the plugin's ``erc_bench_register_spec_kinds``), so
+``erc-bench validate`` checks these files like any benchmark spec.
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from erc_bench.core.errors import SpecError
-from erc_bench.core.spec import ComponentRef, TrackingSection
+from erc_bench import ComponentRef, SpecKind, TrackingSection
 
 RANDOM = "random_config"
 
@@ -75,6 +75,8 @@ class CarePretrainSection(_Strict):
     seed: int = 0
     max_items: int | None = Field(None, ge=2)
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["no", "auto", "bf16", "fp16"] = Field("no", description="mixed precision on CUDA (the "
+                                                                          "engine's UpdatePlan); no = float32")
     threads: int | None = Field(None, ge=1, description="torch CPU threads")
 
     @model_validator(mode="after")
@@ -91,33 +93,18 @@ class CarePretrainSpec(_Strict):
     tracking: TrackingSection = Field(default_factory=TrackingSection)
 
 
-def load_care_spec(path: str | Path, overrides: list[str] | None = None) -> CarePretrainSpec:
-    """Read, override (``--set key.path=value``), expand ``${VAR}`` and validate, plugins and params included."""
-    from erc_bench.core.plugin_host import host
-    from erc_bench.core.spec import _first_error, apply_override, validate_params
-    from erc_bench.core.spec_checks import expand_env
+CARE_SPEC_KIND = SpecKind(
+    name="care-pretrain", table="care_pretrain", model=CarePretrainSpec,
+    slots={"care_pretrain.corpus": "dataset", "care_pretrain.asr": "asr", "care_pretrain.text_target": "text_encoder"},
+    description="CARE speech-encoder pre-training (erc-bench care-pretrain)")
 
-    file = str(path)
-    p = Path(path)
-    if not p.is_file():
-        raise SpecError(file, "", "no such spec file")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(file, "", f"not valid TOML: {exc}") from None
-    for assignment in overrides or []:
-        apply_override(raw, assignment, file)
-    unset: list[str] = []
-    raw = expand_env(raw, "", file, unset)
-    if unset:
-        key, ref = unset[0].split(": ", 1)
-        raise SpecError(file, key, f"environment variable {ref} is not set; export it before running")
-    try:
-        spec = CarePretrainSpec(**raw)
-    except ValidationError as exc:
-        raise SpecError(file, *_first_error(exc, "")) from None
-    section = spec.care_pretrain
-    for key, kind in (("corpus", "dataset"), ("asr", "asr"), ("text_target", "text_encoder")):
-        ref = getattr(section, key)
-        validate_params(file, f"care_pretrain.{key}", kind, ref.plugin, ref.params, host())
+
+def load_care_spec(path: str | Path, overrides: list[str] | None = None) -> CarePretrainSpec:
+    """Read, override (``--set key.path=value``), expand ``${VAR}`` and validate, plugins and params included;
+    every ``${VAR}`` must be set (this is for running; ``erc-bench validate`` only notes unset ones)."""
+    from erc_bench import load_kind_spec, require_env
+
+    loaded = load_kind_spec(path, CARE_SPEC_KIND.name, overrides)
+    require_env(loaded)
+    spec: CarePretrainSpec = loaded.spec
     return spec

@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.core.errors import UserError
-from erc_bench.core.interfaces import SAMPLE_RATE
+from erc_bench import SAMPLE_RATE, UserError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -108,7 +107,7 @@ def text_embeddings(ref: Any, texts: list[str], device: Any, batch_size: int = 3
     import numpy as np
     import torch
 
-    from erc_bench.core.plugin_host import build
+    from erc_bench import build
 
     encoder = build("text_encoder", ref.plugin, ref.params)
     if not hasattr(encoder, "build_classifier"):

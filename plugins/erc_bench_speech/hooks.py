@@ -1,5 +1,5 @@
 """Registers the built-in speech components (faster-whisper ASR, four frozen speech encoders) and the
-``transcribe`` / ``asr-eval`` / ``care-pretrain`` commands.
+``transcribe`` / ``asr-eval`` / ``care-pretrain`` commands and the ``care_pretrain`` spec kind.
 
 Only light modules are imported here (pydantic params, no torch / CTranslate2),
 so listing plugins stays fast; weights load on first use.
@@ -34,3 +34,10 @@ def erc_bench_register_commands(app: Any) -> None:
 
     cli.register(app)
     care_cli.register(app)
+
+
+@hookimpl
+def erc_bench_register_spec_kinds(register: Any) -> None:
+    from erc_bench_speech.care_pretrain_spec import CARE_SPEC_KIND
+
+    register(CARE_SPEC_KIND)
