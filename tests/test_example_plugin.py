@@ -125,6 +125,11 @@ def test_a_speaker_aware_context_model_and_a_whole_system_reach_leaderboard_comp
     code, output = cli(["report", "--experiment", "speaker-majority", "--tracking-uri", uri, "--out", str(report)])
     assert code == 0, output
     assert "speaker-majority" in report.read_text(encoding="utf-8")
+    code, output = cli(["report", "--experiment", "with-speakers", "--tracking-uri", uri, "--out", str(report)])
+    assert code == 0, output
+    page = report.read_text(encoding="utf-8")
+    matrix = page[page.index('id="significance"'):page.index('id="results"')]
+    assert "Holm" in matrix and "with-speakers / stage3-fusion" in matrix and "0." in matrix  # p-values of pairs
 
     from mlflow.tracking import MlflowClient
 

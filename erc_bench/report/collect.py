@@ -49,6 +49,7 @@ class ReportData:
     runs: list[SeedView]
     resolved_spec: dict[str, Any] | None
     leaderboard: list[Any]
+    significance: dict[str, Any] = field(default_factory=dict)  # dataset -> (row labels, adjusted p matrix)
 
     @property
     def datasets(self) -> list[str]:
@@ -108,7 +109,7 @@ def collect(uri: str, experiment: str | None = None) -> ReportData:
     exp = _pick_experiment(client, experiment, uri)
     runs = client.search_runs([exp.experiment_id], names.finished_seed_runs_filter(),
                               order_by=["attributes.start_time DESC"], max_results=5000)
-    newest: dict[tuple[str, str, str], Any] = {}
+    newest: dict[tuple[str, str, str, str], Any] = {}
     for run in runs:  # newest first: the first seen per key wins
         tags = run.data.tags
         key = (tags.get(names.SYSTEM_TAG, "?"), tags.get(names.SYSTEM_DIGEST_TAG, ""), tags.get(names.DATASET_TAG, "?"),
@@ -130,5 +131,9 @@ def collect(uri: str, experiment: str | None = None) -> ReportData:
         views.append(view)
     newest_run = max(views, key=lambda v: v.started)
     spec = read_json_artifact(client, newest_run.run_id, names.RESOLVED_SPEC_ARTIFACT)
+    from erc_bench.report.leaderboard_stats import pairwise
+
+    loaded: dict[int, Any] = {}
+    rows = leaderboard.build(uri, exp.name, loaded=loaded)
     return ReportData(experiment=exp.name, description=exp.tags.get(names.NOTE_TAG, ""), uri=uri, runs=views,
-                      resolved_spec=spec, leaderboard=leaderboard.build(uri, exp.name))
+                      resolved_spec=spec, leaderboard=rows, significance=pairwise(rows, loaded))

@@ -21,7 +21,8 @@ from erc_bench.report import plots
 from erc_bench.report.collect import ReportData, SeedView, collect
 from erc_bench.report.label_names import metric_labels, renamed_labels
 
-SECTIONS = [("leaderboard", "Leaderboard"), ("results", "Results per stage and seed"),
+SECTIONS = [("leaderboard", "Leaderboard"), ("significance", "Pairwise significance"),
+            ("results", "Results per stage and seed"),
             ("confusion", "Confusion matrices"), ("per-class-f1", "Per-class F1"),
             ("curves", "Training curves"), ("problems", "Data problems"), ("spec", "Spec")]
 
@@ -101,6 +102,22 @@ def _leaderboard(data: ReportData) -> str:
                 "IEMOCAP, MELD and CMU-MOSI, for orientation:</p>"
                 + _table(headers, paper, row_classes=["reference"] * len(paper)))
     return out
+
+
+def _significance(data: ReportData) -> str:
+    """Per dataset, every pair of measured rows: the Holm-adjusted p-value of the paired cluster bootstrap."""
+    if not data.significance:
+        return "<p class=\"empty\">Fewer than two measured rows with predictions on any dataset.</p>"
+    out = ["<p class=\"meta\">Paired cluster bootstrap (test conversations resampled, seeds both rows ran "
+           "averaged) of each pair's weighted-F1 difference; p-values adjusted over a dataset's pairs by Holm's "
+           "method; * below 0.05; - no shared seed or utterance.</p>"]
+    for dataset, (labels, matrix) in sorted(data.significance.items()):
+        rows = [[f"{i + 1}. {label}"] + ["" if i == j else "-" if p is None else f"{p:.3f}" + (" *" if p < 0.05 else "")
+                                          for j, p in enumerate(line)]
+                for i, (label, line) in enumerate(zip(labels, matrix, strict=True))]
+        out.append(f"<h3>{_e(dataset)}</h3>" + _table(["", *[str(n + 1) for n in range(len(labels))]], rows,
+                                                      numeric_from=1))
+    return "".join(out)
 
 
 def _results(data: ReportData, dataset: str) -> str:
@@ -219,8 +236,9 @@ def render(data: ReportData) -> str:
             f"{len(data.runs)} dataset-seed runs. Scores in % (MLflow stores fractions); every stage's epoch was "
             "selected on validation weighted F1 and the test split evaluated once.</p>",
             f"<nav>{nav}</nav>",
-            f"<section id=\"leaderboard\"><h2>Leaderboard</h2>{_leaderboard(data)}</section>"]
-    per_dataset = {key: [] for key, _ in SECTIONS[1:6]}
+            f"<section id=\"leaderboard\"><h2>Leaderboard</h2>{_leaderboard(data)}</section>",
+            f"<section id=\"significance\"><h2>Pairwise significance</h2>{_significance(data)}</section>"]
+    per_dataset = {key: [] for key, _ in SECTIONS[2:7]}
     for dataset in data.datasets:
         runs, stages = data.runs_of(dataset), data.stages_of(dataset)
         heading = f"<h3>{_e(dataset)}</h3>"
@@ -229,7 +247,7 @@ def render(data: ReportData) -> str:
         per_dataset["per-class-f1"].append(heading + _per_class(runs, stages, dataset))
         per_dataset["curves"].append(heading + f"<div class=\"figures\">{_curves(runs, stages, dataset)}</div>")
         per_dataset["problems"].append(heading + _problems(data, dataset))
-    for key, title in SECTIONS[1:6]:
+    for key, title in SECTIONS[2:7]:
         body.append(f"<section id=\"{key}\"><h2>{_e(title)}</h2>{''.join(per_dataset[key])}</section>")
     spec = json.dumps(data.resolved_spec, indent=2) if data.resolved_spec else "(no resolved spec was logged)"
     body.append("<section id=\"spec\"><h2>Spec</h2><p class=\"meta\">As run, every default filled in.</p>"

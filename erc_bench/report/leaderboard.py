@@ -161,17 +161,20 @@ def _sort_key(row: Row) -> tuple[Any, ...]:
 
 
 def build(uri: str, experiment: str | None = None, dataset: str | None = None,
-          metric: str = "weighted_f1", intervals: bool = True) -> list[Row]:
+          metric: str = "weighted_f1", intervals: bool = True, loaded: dict[int, Any] | None = None) -> list[Row]:
     """Measured rows plus the paper's rows for the datasets measured (all of them when nothing is),
     sorted by score within a dataset; a system name measured under several configurations shows digests;
-    ``intervals``: each measured row's conversation-level interval and its test against the best row."""
+    ``intervals``: each measured row's conversation-level interval and its test against the best row
+    (``loaded``, when given, receives the predictions read for them, by ``id(row)``)."""
     if metric not in METRICS:
         raise UserError(f"--metric: unknown metric '{metric}'; choose one of {', '.join(METRICS)}")
     measured = measured_rows(uri, experiment, dataset, metric)
     if intervals and measured:
         from erc_bench.report import leaderboard_stats
 
-        leaderboard_stats.annotate(uri, measured)
+        read = leaderboard_stats.annotate(uri, measured)
+        if loaded is not None:
+            loaded.update(read)
     references = reference_rows(dataset) if metric == "weighted_f1" else []  # the paper reports WF1 only
     if measured and dataset is None:
         seen = {row.dataset_key.split(":")[0] for row in measured} | {row.dataset for row in measured}

@@ -32,8 +32,9 @@ def _predictions(uri: str, row: Any, client: Any) -> dict[int, Any]:
     return out
 
 
-def annotate(uri: str, rows: list[Any], n: int = RESAMPLES) -> None:
-    """Fill ``interval`` and ``versus_best`` of the measured weighted-F1 rows, in place."""
+def annotate(uri: str, rows: list[Any], n: int = RESAMPLES) -> dict[int, dict[int, Any]]:
+    """Fill ``interval`` and ``versus_best`` of the measured weighted-F1 rows, in place; returns the predictions
+    read (by ``id(row)``, then seed) for ``pairwise``."""
     from mlflow.tracking import MlflowClient
 
     from erc_bench.report.significance import holm, mean_interval, paired_cluster_bootstrap
@@ -78,6 +79,44 @@ def annotate(uri: str, rows: list[Any], n: int = RESAMPLES) -> None:
             p_values.append(result.p_value)
         for row, adjusted in zip(others, holm(p_values), strict=True):
             row.versus_best = f"p={adjusted:.3f}" + (" n.s." if adjusted >= ALPHA else "")
+    return loaded
+
+
+def _paired_p(a_runs: dict[int, Any], b_runs: dict[int, Any], n: int) -> float | None:
+    from erc_bench.report.significance import paired_cluster_bootstrap
+
+    seeds = sorted(set(a_runs) & set(b_runs))
+    if not seeds:
+        return None
+    a, b = [a_runs[s] for s in seeds], [b_runs[s] for s in seeds]
+    ids = sorted(set.intersection(*(set(p.rows) for p in a + b)))
+    if not ids:
+        return None
+    return paired_cluster_bootstrap([a[0].rows[i][0] for i in ids], [[p.rows[i][1] for i in ids] for p in a],
+                                    [[p.rows[i][1] for i in ids] for p in b], [a[0].conversations[i] for i in ids],
+                                    n=n).p_value
+
+
+def pairwise(rows: list[Any], loaded: dict[int, dict[int, Any]], n: int = 500
+             ) -> dict[str, tuple[list[str], list[list[float | None]]]]:
+    """Per dataset: row labels and the Holm-adjusted p-values of every pair of its measured rows (paired
+    cluster bootstrap over shared seeds and utterances; None where two rows share no seed or utterance)."""
+    from erc_bench.report.significance import holm
+
+    out: dict[str, tuple[list[str], list[list[float | None]]]] = {}
+    for dataset in sorted({r.dataset for r in rows if loaded.get(id(r))}):
+        group = [r for r in rows if r.dataset == dataset and loaded.get(id(r))]
+        if len(group) < 2:
+            continue
+        pairs = [(i, j) for i in range(len(group)) for j in range(i + 1, len(group))]
+        raw = [_paired_p(loaded[id(group[i])], loaded[id(group[j])], n) for i, j in pairs]
+        tested = [k for k, p in enumerate(raw) if p is not None]
+        adjusted = dict(zip(tested, holm([raw[k] for k in tested]), strict=True))
+        matrix: list[list[float | None]] = [[None] * len(group) for _ in group]
+        for k, (i, j) in enumerate(pairs):
+            matrix[i][j] = matrix[j][i] = adjusted.get(k)
+        out[dataset] = ([f"{r.shown_system} / {r.stage}" for r in group], matrix)
+    return out
 
 
 def note() -> str:
