@@ -26,7 +26,7 @@ from erc_bench.report import tracking as names  # noqa: E402
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--hide-scrollbars", "--window-size=1280,2400"]
-SECTION_IDS = ["leaderboard", "results", "confusion", "per-class-f1", "curves", "problems", "spec"]
+SECTION_IDS = ["leaderboard", "significance", "results", "confusion", "per-class-f1", "curves", "problems", "spec"]
 
 
 @pytest.fixture(scope="module")
