@@ -9,7 +9,9 @@ and may move)::
     from erc_bench import check_component, run_tiny_spec       # test a plugin (docs/plugins.md)
 
 Names are resolved lazily, so ``import erc_bench`` stays cheap (no torch, no
-mlflow, no pydantic models built) and ``erc-bench --help`` stays fast.
+mlflow, no pydantic models built) and ``erc-bench --help`` stays fast; a type
+checker sees them all through the ``TYPE_CHECKING`` imports (a test keeps those
+and the lazy map equal).
 
 The package is four layers, each importing only the ones before it:
 
@@ -25,7 +27,7 @@ The package is four layers, each importing only the ones before it:
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -116,6 +118,248 @@ _PUBLIC: dict[str, str] = {
     "backup_store": "erc_bench.core.sqlite_guard",
     "journal_answers": "erc_bench.core.sqlite_guard",
 }
+
+if TYPE_CHECKING:  # the public API as a type checker sees it (at run time each name resolves lazily, below)
+    from erc_bench.core.audio import (
+        AUDIO_SUFFIXES as AUDIO_SUFFIXES,
+    )
+    from erc_bench.core.audio import (
+        load_audio as load_audio,
+    )
+    from erc_bench.core.cache import (
+        Cache as Cache,
+    )
+    from erc_bench.core.cache import (
+        canonical_json as canonical_json,
+    )
+    from erc_bench.core.cache import (
+        default_cache_dir as default_cache_dir,
+    )
+    from erc_bench.core.cache import (
+        digest_file as digest_file,
+    )
+    from erc_bench.core.cache import (
+        digest_text as digest_text,
+    )
+    from erc_bench.core.cards import (
+        DatasetCard as DatasetCard,
+    )
+    from erc_bench.core.cards import (
+        SplitCount as SplitCount,
+    )
+    from erc_bench.core.code_identity import (
+        code_identity as code_identity,
+    )
+    from erc_bench.core.devices import (
+        resolve_device as resolve_device,
+    )
+    from erc_bench.core.errors import (
+        ComponentError as ComponentError,
+    )
+    from erc_bench.core.errors import (
+        DataError as DataError,
+    )
+    from erc_bench.core.errors import (
+        PluginError as PluginError,
+    )
+    from erc_bench.core.errors import (
+        SecretError as SecretError,
+    )
+    from erc_bench.core.errors import (
+        SpecError as SpecError,
+    )
+    from erc_bench.core.errors import (
+        UserError as UserError,
+    )
+    from erc_bench.core.extras import (
+        MissingExtra as MissingExtra,
+    )
+    from erc_bench.core.extras import (
+        require as require,
+    )
+    from erc_bench.core.hookspecs import (
+        Register as Register,
+    )
+    from erc_bench.core.hookspecs import (
+        hookimpl as hookimpl,
+    )
+    from erc_bench.core.interfaces import (
+        ASR as ASR,
+    )
+    from erc_bench.core.interfaces import (
+        KINDS as KINDS,
+    )
+    from erc_bench.core.interfaces import (
+        SAMPLE_RATE as SAMPLE_RATE,
+    )
+    from erc_bench.core.interfaces import (
+        SENTIMENT_LABELS as SENTIMENT_LABELS,
+    )
+    from erc_bench.core.interfaces import (
+        SPLITS as SPLITS,
+    )
+    from erc_bench.core.interfaces import (
+        AudioSource as AudioSource,
+    )
+    from erc_bench.core.interfaces import (
+        ContextModel as ContextModel,
+    )
+    from erc_bench.core.interfaces import (
+        Conversation as Conversation,
+    )
+    from erc_bench.core.interfaces import (
+        Dataset as Dataset,
+    )
+    from erc_bench.core.interfaces import (
+        DatasetSplits as DatasetSplits,
+    )
+    from erc_bench.core.interfaces import (
+        FusionHead as FusionHead,
+    )
+    from erc_bench.core.interfaces import (
+        Labeller as Labeller,
+    )
+    from erc_bench.core.interfaces import (
+        LabelOutcome as LabelOutcome,
+    )
+    from erc_bench.core.interfaces import (
+        NoParams as NoParams,
+    )
+    from erc_bench.core.interfaces import (
+        Problem as Problem,
+    )
+    from erc_bench.core.interfaces import (
+        SpeechEncoder as SpeechEncoder,
+    )
+    from erc_bench.core.interfaces import (
+        System as System,
+    )
+    from erc_bench.core.interfaces import (
+        SystemContext as SystemContext,
+    )
+    from erc_bench.core.interfaces import (
+        TextEncoder as TextEncoder,
+    )
+    from erc_bench.core.interfaces import (
+        Transcript as Transcript,
+    )
+    from erc_bench.core.interfaces import (
+        Utterance as Utterance,
+    )
+    from erc_bench.core.modules import (
+        ContextModule as ContextModule,
+    )
+    from erc_bench.core.modules import (
+        ConversationBatch as ConversationBatch,
+    )
+    from erc_bench.core.modules import (
+        FusionModule as FusionModule,
+    )
+    from erc_bench.core.modules import (
+        SpeechHeadModule as SpeechHeadModule,
+    )
+    from erc_bench.core.plugin_host import (
+        build as build,
+    )
+    from erc_bench.core.plugin_host import (
+        host as host,
+    )
+    from erc_bench.core.plugin_host import (
+        identity_of as identity_of,
+    )
+    from erc_bench.core.progress import (
+        progress_bar as progress_bar,
+    )
+    from erc_bench.core.progress import (
+        progress_callback as progress_callback,
+    )
+    from erc_bench.core.progress import (
+        rich_progress as rich_progress,
+    )
+    from erc_bench.core.secrets import (
+        redact_secrets as redact_secrets,
+    )
+    from erc_bench.core.spec import (
+        DatasetEntry as DatasetEntry,
+    )
+    from erc_bench.core.spec import (
+        LoadedSpec as LoadedSpec,
+    )
+    from erc_bench.core.spec import (
+        load_spec as load_spec,
+    )
+    from erc_bench.core.spec import (
+        require_env as require_env,
+    )
+    from erc_bench.core.spec_kinds import (
+        LoadedKindSpec as LoadedKindSpec,
+    )
+    from erc_bench.core.spec_kinds import (
+        SpecKind as SpecKind,
+    )
+    from erc_bench.core.spec_kinds import (
+        load_any_spec as load_any_spec,
+    )
+    from erc_bench.core.spec_kinds import (
+        load_kind_spec as load_kind_spec,
+    )
+    from erc_bench.core.spec_kinds import (
+        spec_kinds as spec_kinds,
+    )
+    from erc_bench.core.spec_schema import (
+        ComponentRef as ComponentRef,
+    )
+    from erc_bench.core.spec_schema import (
+        StageTraining as StageTraining,
+    )
+    from erc_bench.core.spec_schema import (
+        TrackingSection as TrackingSection,
+    )
+    from erc_bench.core.sqlite_guard import (
+        backup_store as backup_store,
+    )
+    from erc_bench.core.sqlite_guard import (
+        guard_store as guard_store,
+    )
+    from erc_bench.core.sqlite_guard import (
+        journal_answers as journal_answers,
+    )
+    from erc_bench.recipe.merits_l import (
+        run_benchmark as run_benchmark,
+    )
+    from erc_bench.recipe.optimisation import (
+        UpdatePlan as UpdatePlan,
+    )
+    from erc_bench.recipe.pretrain import (
+        LABEL_CHUNK as LABEL_CHUNK,
+    )
+    from erc_bench.recipe.speech_inputs import (
+        embed_utterances as embed_utterances,
+    )
+    from erc_bench.recipe.speech_inputs import (
+        speech_problem_summary as speech_problem_summary,
+    )
+    from erc_bench.recipe.speech_inputs import (
+        transcribe_utterances as transcribe_utterances,
+    )
+    from erc_bench.recipe.stage_modules import (
+        DefaultSpeechHeadModule as DefaultSpeechHeadModule,
+    )
+    from erc_bench.report.datainfo import (
+        resolve_dataset_params as resolve_dataset_params,
+    )
+    from erc_bench.report.tracker import (
+        Tracker as Tracker,
+    )
+    from erc_bench.testing import (
+        check_component as check_component,
+    )
+    from erc_bench.testing import (
+        run_tiny_spec as run_tiny_spec,
+    )
+    from erc_bench.testing import (
+        tiny_spec as tiny_spec,
+    )
 
 __all__ = ["__version__", *_PUBLIC]
 

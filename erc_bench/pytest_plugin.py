@@ -35,6 +35,6 @@ def erc_bench_tiny_run(tmp_path: Path) -> Callable[..., Any]:
     from erc_bench.testing import run_tiny_spec
 
     def run(**slots: dict[str, Any]) -> Any:
-        return run_tiny_spec(tmp_path, **slots)
+        return run_tiny_spec(tmp_path, "tiny-plugin-check", **slots)
 
     return run

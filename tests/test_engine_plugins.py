@@ -274,3 +274,20 @@ def test_no_module_of_a_builtin_plugin_imports_one_that_imports_it_back() -> Non
             if module not in state:
                 visit(module, [module])
     assert cycles == []
+
+
+def test_the_public_api_is_visible_to_a_type_checker_and_equal_to_the_lazy_map() -> None:
+    """``erc_bench/__init__.py`` imports every public name under ``TYPE_CHECKING`` (what mypy reads) and resolves
+    the same names lazily at run time (``_PUBLIC``): the two lists must not drift apart."""
+    import ast
+
+    import erc_bench
+
+    tree = ast.parse((Path(erc_bench.__file__)).read_text(encoding="utf-8"))
+    checked = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for item in node.body:
+                if isinstance(item, ast.ImportFrom):
+                    checked.update({alias.name: item.module for alias in item.names})
+    assert checked == erc_bench._PUBLIC

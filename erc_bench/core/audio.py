@@ -149,6 +149,7 @@ def load_audio(source: AudioSource, cache: Cache | None = None) -> np.ndarray:
     if use_cache:
         key = Cache.key(_DECODE_NAMESPACE, "pyav", {"rate": SAMPLE_RATE, "start": source.start, "end": source.end},
                         digest_file(path))
+        assert cache is not None  # use_cache says so
         cached = cache.get_array(_DECODE_NAMESPACE, key)
         if cached is not None:
             return cached.astype(np.float32, copy=False)
@@ -157,7 +158,7 @@ def load_audio(source: AudioSource, cache: Cache | None = None) -> np.ndarray:
         raise AudioError(source.path, "no audio samples (zero-length audio or clip outside the file)")
     if not np.all(np.isfinite(samples)):
         samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
-    if use_cache:
+    if use_cache and cache is not None:
         cache.put_array(_DECODE_NAMESPACE, key, samples, meta={"path": source.path})
     return samples
 

@@ -100,7 +100,8 @@ def _container_pieces(path: Path, start: float | None, end: float | None) -> Ite
             container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
         first_time: float | None = None
         decoded = 0
-        lo = hi = None
+        lo: int = 0
+        hi: int | None = None
 
         def trim(chunk: np.ndarray) -> np.ndarray:
             nonlocal decoded

@@ -30,7 +30,7 @@ SOURCE_DIGEST_CHARS = 16
 
 @functools.lru_cache(maxsize=1)
 def _distributions_by_package() -> dict[str, list[str]]:
-    return md.packages_distributions()
+    return dict(md.packages_distributions())
 
 
 def _distribution(top_level: str) -> md.Distribution | None:
@@ -78,13 +78,21 @@ def source_digest(top_level: str) -> str:
     return h.hexdigest()[:SOURCE_DIGEST_CHARS]
 
 
-@functools.cache
+_CODE_IDENTITIES: dict[type, dict[str, str]] = {}
+
+
 def code_identity(cls: type) -> dict[str, str]:
     """``{"package", "version"}`` and, for a working-tree install or an unpackaged class, ``"source"``.
 
     Memoised per class for the process: a run reads its code once, at set-up (a file edited while
     a run is going does not change the run's code, which was imported before).
     """
+    if cls not in _CODE_IDENTITIES:
+        _CODE_IDENTITIES[cls] = _code_identity(cls)
+    return _CODE_IDENTITIES[cls]
+
+
+def _code_identity(cls: type) -> dict[str, str]:
     top_level = cls.__module__.split(".", 1)[0]
     dist = _distribution(top_level)
     if dist is None:
@@ -115,5 +123,5 @@ def component_identity(plugin: str, params: Any, component: Any) -> dict[str, An
 
 def reset() -> None:
     """Forget memoised identities (tests edit a plugin's source within one process)."""
-    code_identity.cache_clear()
+    _CODE_IDENTITIES.clear()
     _distributions_by_package.cache_clear()

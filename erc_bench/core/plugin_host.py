@@ -43,7 +43,7 @@ class Source:
 class Registered:
     kind: str
     name: str
-    cls: type
+    cls: type[Any]
     source: Source
 
 

@@ -67,7 +67,8 @@ def _all_optional(model: type[BaseModel], name: str, doc: str) -> type[BaseModel
     only what it names."""
     fields: dict[str, Any] = {}
     for field_name, info in model.model_fields.items():
-        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        annotation: Any = Annotated.__class_getitem__(  # type: ignore[attr-defined]  # Annotated[X, *metadata]
+            (info.annotation, *info.metadata)) if info.metadata else info.annotation
         fields[field_name] = (annotation | None, Field(None, description=info.description))
     made: type[BaseModel] = create_model(name, __base__=_Strict, __doc__=doc, **fields)
     return made
@@ -130,7 +131,8 @@ class DatasetEntry(_Strict):
 
 
 class ModelSection(_Strict):
-    modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"], min_length=1)
+    modalities: list[Literal["text", "speech"]] = Field(default_factory=lambda: ["text", "speech"],  # type: ignore[arg-type]
+                                                        min_length=1)
     text_encoder: ComponentRef | None = None
     use_pretrained_text: StrictBool = True
     speech_encoder: ComponentRef | None = None

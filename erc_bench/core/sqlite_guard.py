@@ -156,7 +156,7 @@ def stored_keys(path: Path, table: str) -> set[str]:
 def check_label_stores(root: Path, repair: bool = False) -> list[str]:
     """``cache verify``: one line per damaged ``*.sqlite`` store at the cache root (backups included);
     ``repair`` restores a damaged store from its backup (``StoreDamaged`` is reported, not raised)."""
-    lines = []
+    lines: list[str] = []
     if not root.is_dir():
         return lines
     for path in sorted(root.glob("*.sqlite")):

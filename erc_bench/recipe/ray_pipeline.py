@@ -23,6 +23,8 @@ a path the driver could read stops the run with one line naming it.
 
 from __future__ import annotations
 
+import logging
+
 import io
 import json
 import os
@@ -55,7 +57,7 @@ def connect(execution: ExecutionSection) -> None:
         return
     address = None if execution.address == "auto" else execution.address
     try:
-        ray.init(address=address, include_dashboard=False, logging_level="WARNING", log_to_driver=True,
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=True,
                  configure_logging=True)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise RayUnavailable(f"execution.address = {execution.address!r}: cannot reach a Ray cluster "
@@ -81,7 +83,7 @@ def _quiet_ray_data() -> None:
 class ChunkWorker:
     """A Ray actor: one component (model loaded once), many chunks of utterances."""
 
-    def __init__(self, kind: str, component_cls: type, params: dict[str, Any], threads: int) -> None:
+    def __init__(self, kind: str, component_cls: type[Any], params: dict[str, Any], threads: int) -> None:
         import ray
 
         try:

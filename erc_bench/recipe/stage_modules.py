@@ -37,7 +37,7 @@ class SpeechHead(nn.Module):
         self.output = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_dim, num_labels))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = (x - self.input_mean) / self.input_std
+        x = (x - self.input_mean) / self.input_std  # type: ignore[operator]  # buffers are tensors
         if self.layer_logits is not None:
             weights = torch.softmax(self.layer_logits, dim=0)
             x = (x * weights[None, :, None]).sum(dim=1)

@@ -13,6 +13,7 @@ stage); an answer outside the label set is an error naming the system.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -50,7 +51,7 @@ class SystemRun(MeritsL):
                 for seed in self.spec.benchmark.seeds:
                     with self.seed_run(index, data, seed) as run:
                         run.stage(SYSTEM_STAGE, None, {"system": identity_of(self.system)},
-                                  lambda ctx, run=run: self.fit_and_score(ctx, run))
+                                  functools.partial(self.fit_and_score, run=run))
                         self.log_seed(run, entry, None)
             self.log()
         self.outcome.seconds = time.perf_counter() - started
@@ -74,7 +75,8 @@ class SystemRun(MeritsL):
         if isinstance(system, Persistent):
             with tempfile.TemporaryDirectory(prefix="erc-system-") as tmp:
                 system.save(tmp)
-                self.cache.put_dir(STATE_NAMESPACE, run.stage_keys[SYSTEM_STAGE], tmp, meta={"system": system.name})
+                self.cache.put_dir(STATE_NAMESPACE, run.stage_keys[SYSTEM_STAGE], tmp,
+                                   meta={"system": self.system.name})
         return result
 
     def _score(self, split: str, conversations: list[Conversation], data: DatasetSplits, context: SystemContext,

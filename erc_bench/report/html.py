@@ -146,9 +146,9 @@ def _results(data: ReportData, dataset: str) -> str:
             view = run.stages.get(stage)
             if view is None:
                 continue
-            test, val = view.scores.get("test", {}), view.scores.get("validation", {})
+            test, validation = view.scores.get("test", {}), view.scores.get("validation", {})
             rows.append([stage, _pct(test.get("weighted_f1")), _pct(test.get("ua")), _pct(test.get("accuracy")),
-                         _pct(val.get("weighted_f1")), view.best_epoch or "–", "yes" if view.cached else "no",
+                         _pct(validation.get("weighted_f1")), view.best_epoch or "–", "yes" if view.cached else "no",
                          view.run_id[:8]])
         parts.append(f"<h4>{_e(run.system)} · seed {run.seed} <span class=\"meta\">(run {_e(run.run_id[:8])})"
                      "</span></h4>")
@@ -238,7 +238,7 @@ def render(data: ReportData) -> str:
             f"<nav>{nav}</nav>",
             f"<section id=\"leaderboard\"><h2>Leaderboard</h2>{_leaderboard(data)}</section>",
             f"<section id=\"significance\"><h2>Pairwise significance</h2>{_significance(data)}</section>"]
-    per_dataset = {key: [] for key, _ in SECTIONS[2:7]}
+    per_dataset: dict[str, list[str]] = {key: [] for key, _ in SECTIONS[2:7]}
     for dataset in data.datasets:
         runs, stages = data.runs_of(dataset), data.stages_of(dataset)
         heading = f"<h3>{_e(dataset)}</h3>"

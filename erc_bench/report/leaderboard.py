@@ -122,7 +122,7 @@ def measured_rows(uri: str, experiment: str | None = None, dataset: str | None =
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    experiments = client.search_experiments()
+    experiments = list(client.search_experiments())
     if experiment is not None:
         experiments = [e for e in experiments if e.name == experiment]
         if not experiments:
@@ -232,7 +232,8 @@ def render(rows: list[Row], fmt: str, metric: str = "weighted_f1") -> str | None
                          "mean", "std", "ci_low", "ci_high", "versus_best", "uses_speaker_identity", "run_id"])
         for r in rows:
             low, high = (f"{r.interval[0]:.2f}", f"{r.interval[1]:.2f}") if r.interval else ("", "")
-            for seed, value in sorted(r.seeds.items()) or [("", r.reference)]:
+            per_seed: list[tuple[int | str, float | None]] = list(sorted(r.seeds.items())) or [("", r.reference)]
+            for seed, value in per_seed:
                 writer.writerow([r.dataset, r.dataset_key, r.system, r.digest, r.stage, r.source, seed,
                                  f"{value:.2f}", f"{r.mean:.2f}", "" if r.std is None else f"{r.std:.2f}", low, high,
                                  r.versus_best, r.speaker_identity, r.run_ids.get(seed, "") if isinstance(seed, int)

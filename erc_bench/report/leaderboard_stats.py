@@ -110,8 +110,8 @@ def pairwise(rows: list[Any], loaded: dict[int, dict[int, Any]], n: int = 500
             continue
         pairs = [(i, j) for i in range(len(group)) for j in range(i + 1, len(group))]
         raw = [_paired_p(loaded[id(group[i])], loaded[id(group[j])], n) for i, j in pairs]
-        tested = [k for k, p in enumerate(raw) if p is not None]
-        adjusted = dict(zip(tested, holm([raw[k] for k in tested]), strict=True))
+        tested = {k: p for k, p in enumerate(raw) if p is not None}
+        adjusted = dict(zip(tested, holm(list(tested.values())), strict=True))
         matrix: list[list[float | None]] = [[None] * len(group) for _ in group]
         for k, (i, j) in enumerate(pairs):
             matrix[i][j] = matrix[j][i] = adjusted.get(k)

@@ -210,7 +210,8 @@ def parent_stage_metrics(logged: StageLog) -> dict[str, float]:
 def final_stage(seed_log: SeedLog) -> StageLog | None:
     """The stage the headline reports: the last fusion stage, else the last stage run."""
     fused = [s for s in seed_log.stages if s.stage.endswith("fusion")]
-    return (fused or seed_log.stages or [None])[-1]
+    ranked = fused or seed_log.stages
+    return ranked[-1] if ranked else None
 
 
 def _fmt(value: float | None) -> str:
