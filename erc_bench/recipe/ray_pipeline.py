@@ -23,10 +23,9 @@ a path the driver could read stops the run with one line naming it.
 
 from __future__ import annotations
 
-import logging
-
 import io
 import json
+import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
