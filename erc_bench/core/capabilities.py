@@ -23,6 +23,16 @@ class Fingerprinted(Protocol):
 
 
 @runtime_checkable
+class SpeakerAware(Protocol):
+    """A context model or fusion head that says whether its predictions depend on who speaks
+    (``batch.speakers``), given its params (a Transformer with or without speaker embeddings); the MERITS-L
+    paper leaves speaker-aware systems out of its comparison, so a reader must see which rows they are.
+    Default: False (speaker-agnostic)."""
+
+    def uses_speaker_identity(self) -> bool: ...
+
+
+@runtime_checkable
 class Preflight(Protocol):
     """Checks its prerequisites (an API key, a server) before hours of other work; default: none."""
 

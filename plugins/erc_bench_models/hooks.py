@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from erc_bench import Register, hookimpl
 from erc_bench_models.context import BiGRUAttentionContext, MeanPoolContext, NoContext
+from erc_bench_models.context_zoo import BcLSTMContext, DialogueGCNContext, DialogueRNNContext, TransformerContext
 from erc_bench_models.fusion import CoAttentionFusion, ConcatFusion, LateFusion
 from erc_bench_models.speech_heads import CareAuthorsHead, MlpHead
 from erc_bench_models.text import HFTextEncoder
@@ -20,7 +21,8 @@ def erc_bench_register_text_encoders(register: Register) -> None:
 
 @hookimpl
 def erc_bench_register_context_models(register: Register) -> None:
-    for cls in (BiGRUAttentionContext, NoContext, MeanPoolContext):
+    for cls in (BiGRUAttentionContext, NoContext, MeanPoolContext, BcLSTMContext, DialogueRNNContext,
+                DialogueGCNContext, TransformerContext):
         register(cls)
 
 
