@@ -83,7 +83,8 @@ class DialogueGCN(nn.Module):
         self.edge_attention = nn.Linear(node, node, bias=False)
         count = bases or self.relations
         self.weights = nn.Parameter(torch.empty(count, node, graph_hidden))
-        nn.init.xavier_uniform_(self.weights.view(count * node, graph_hidden))
+        for matrix in self.weights:
+            nn.init.xavier_uniform_(matrix)
         self.coefficients = nn.Parameter(torch.randn(self.relations, bases) / bases ** 0.5) if bases else None
         self.root = nn.Linear(node, graph_hidden)
         self.gcn_self = nn.Linear(graph_hidden, graph_hidden)
