@@ -1,7 +1,9 @@
 """Context models (kind ``context_model``): Stage II of MERITS-L and two baselines.
 
 The classes here only validate params; ``build`` imports torch and returns the
-module from ``context_modules``, so listing plugins never imports torch.
+module from ``context_modules``, so listing plugins never imports torch. None
+reads speakers (``uses_speaker_identity()`` is False); the speaker-aware
+families are in ``context_zoo``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class BiGRUAttentionContext:
     def __init__(self, params: Params) -> None:
         self.params = params
 
+    def uses_speaker_identity(self) -> bool:
+        return False
+
     def build(self, input_dim: int, num_labels: int) -> nn.Module:
         from erc_bench_models.context_modules import BiGRUAttention
 
@@ -64,6 +69,9 @@ class NoContext:
     def __init__(self, params: MLPContextParams) -> None:
         self.params = params
 
+    def uses_speaker_identity(self) -> bool:
+        return False
+
     def build(self, input_dim: int, num_labels: int) -> nn.Module:
         from erc_bench_models.context_modules import UtteranceMLP
 
@@ -79,6 +87,9 @@ class MeanPoolContext:
 
     def __init__(self, params: MLPContextParams) -> None:
         self.params = params
+
+    def uses_speaker_identity(self) -> bool:
+        return False
 
     def build(self, input_dim: int, num_labels: int) -> nn.Module:
         from erc_bench_models.context_modules import MeanPoolContext as Module

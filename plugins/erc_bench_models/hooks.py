@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from erc_bench import Register, hookimpl
 from erc_bench_models.context import BiGRUAttentionContext, MeanPoolContext, NoContext
+from erc_bench_models.context_zoo import BcLSTMContext, DialogueGCNContext, DialogueRNNContext, TransformerContext
 from erc_bench_models.fusion import CoAttentionFusion, ConcatFusion, LateFusion
 from erc_bench_models.fusion_zoo import LowRankFusion, MixtureOfExpertsFusion, MultimodalTransformer, TensorFusion
 from erc_bench_models.speech_heads import CareAuthorsHead, MlpHead
@@ -22,7 +23,8 @@ def erc_bench_register_text_encoders(register: Register) -> None:
 
 @hookimpl
 def erc_bench_register_context_models(register: Register) -> None:
-    for cls in (BiGRUAttentionContext, NoContext, MeanPoolContext):
+    for cls in (BiGRUAttentionContext, NoContext, MeanPoolContext, BcLSTMContext, DialogueRNNContext,
+                DialogueGCNContext, TransformerContext):
         register(cls)
 
 
