@@ -192,3 +192,12 @@ def test_new_plugin_writes_a_package_that_passes_its_own_tests(tmp_path) -> None
     assert "5 passed" in tests.stdout
     again = erc_bench(["new-plugin", "tensor-fusion", "--out", str(tmp_path)], None, tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_a_shipped_spec_name_runs_and_logs_its_file(tmp_path) -> None:
+    """``erc-bench run NAME`` logs the spec file itself (the name is not a file)."""
+    result = erc_bench(["run", "demo/text_only", "--limit", "2", "--cache-dir", str(tmp_path / "cache"),
+                        "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--set", "benchmark.seeds=[0]",
+                        "--set", "pretrain.enabled=false", "--set", "training.stage1.epochs=1", "--set",
+                        "training.stage2.epochs=1"], None, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -242,8 +242,12 @@ def load_spec(path: str | Path, overrides: list[str] | None = None,
               plugin_host: PluginHost | None = None) -> LoadedSpec:
     """Read, override, expand and validate a benchmark spec (a file, or a shipped spec's name); raises SpecError
     on the first problem. Other kinds of spec (``care_pretrain``): ``spec_kinds.load_kind_spec``."""
+    from erc_bench.core.shipped_specs import resolve_spec
+
     file, raw, unset = read_document(path, overrides)
-    return benchmark_spec(file, raw, unset, plugin_host)
+    loaded = benchmark_spec(file, raw, unset, plugin_host)
+    loaded.path = str(resolve_spec(path))  # the file itself (logged as the run's spec), also for a shipped name
+    return loaded
 
 
 def benchmark_spec(file: str, raw: dict[str, Any], unset: list[str],
