@@ -6,8 +6,8 @@
                                                                       # the README's table with it)
 
 Compared per stage and seed: test and validation weighted F1 (UA and macro F1 come from the same
-predictions). On the platform the expected file was written on (same CPU model, torch, numpy and the
-CPU kernels torch dispatches to) the numbers must be equal to the last printed digit (1e-4 %, i.e.
+predictions). On the platform the expected file was written on (same CPU model, torch, numpy, the
+CPU kernels torch dispatches to and its thread count) the numbers must be equal to the last printed digit (1e-4 %, i.e.
 1e-6 as a fraction: exact up to JSON's float round trip); elsewhere each may differ by up to the file's
 ``tolerance`` (what was measured across kernel variants, see the README). A change that moves the
 numbers fails here until the README and the expected file are updated with it.
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {args.expected}")
         return 0
     expected = json.loads(args.expected.read_text(encoding="utf-8"))
-    recorded = {k: v for k, v in expected["platform"].items() if k != "threads"}
+    recorded = expected["platform"]
     same = all(here.get(k) == v for k, v in recorded.items())
     tolerance = EXACT if same else float(expected["tolerance"])
     if same:
