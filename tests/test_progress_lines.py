@@ -92,7 +92,7 @@ def test_heartbeat_repeats_a_quiet_step_and_only_the_active_one() -> None:
     clock.now = 12.0
     plain.beat()
     lines = console.file.getvalue().splitlines()
-    assert lines == ["transcribing: still at 2/10 clips (20%), 0.33 clips/s, 6 s, eta 24 s",
+    assert lines == ["transcribing: 2/10 clips (20%), 0.33 clips/s, 6 s, eta 24 s",  # moved since its last line
                      "transcribing: still at 2/10 clips (20%), 0.17 clips/s, 12 s, eta 48 s"]
     plain.update(task, completed=10)
     clock.now = 30.0

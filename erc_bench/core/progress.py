@@ -12,8 +12,9 @@ bar would print nothing until the end, so ``progress_bar`` returns a
 every few seconds (``ERC_BENCH_PROGRESS_SECONDS``, default 5: done/total, rate,
 elapsed, ETA) and one when a step completes. Loops report in small units (the
 training loop counts batches, ASR and embeddings chunks of 16 clips), and a
-heartbeat thread repeats the line of a step that has not moved for an interval
-(``still at ...``), so a piped run is never silent for longer than that.
+heartbeat thread prints the running step's line when it has printed none for an
+interval (``still at ...`` when its count has not moved since), so a piped run is never
+silent for longer than that.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class _PlainTask:
     last_line: float = 0.0
     finished: bool = False
     unit: str = ""
+    printed: float = -1.0  # the count the last line showed
 
 
 class PlainProgress:
@@ -107,7 +109,7 @@ class PlainProgress:
         with self._lock:
             task = self.tasks.get(self.active) if self.active is not None else None
             if task is not None and not task.finished and self.clock() - task.last_line >= self.interval:
-                self._print(task, self.clock(), still=True)
+                self._print(task, self.clock(), still=task.completed == task.printed)
 
     def _maybe_print(self, task: _PlainTask) -> None:
         now = self.clock()
@@ -118,7 +120,7 @@ class PlainProgress:
         self._print(task, now)
 
     def _print(self, task: _PlainTask, now: float, still: bool = False) -> None:
-        task.last_line = now
+        task.last_line, task.printed = now, task.completed
         done = task.total is not None and task.completed >= task.total
         elapsed = now - task.started
         unit = f" {task.unit}" if task.unit else ""
