@@ -46,7 +46,7 @@ def timed(data: Any, texts: dict[str, str], cfg: Any, frozen_as_features: bool, 
     from erc_bench.recipe.stages import train_text_stage1
     from erc_bench.recipe.training_events import epoch_listener
 
-    encoder = build("text_encoder", "hf-text", {"model": MODEL, "pooling": "mean", "max_length": 48})
+    encoder = build("text_encoder", "hf-text", {"model": MODEL, "pooling": "mean"})
     ends: list[float] = []
     started = time.perf_counter()
     with epoch_listener(lambda stage, record: ends.append(time.perf_counter() - started)):
@@ -76,7 +76,7 @@ def main() -> None:
     texts = {u.id: u.text for split in ("train", "validation") for u in data.utterances(split)}
     n_train = sum(1 for _ in data.utterances("train"))
     print(f"corpus: {data.name}, {n_train} training and {len(texts) - n_train} validation utterances; "
-          f"{MODEL}, train_layers = 0, batch {args.batch_size}, {args.threads} threads")
+          f"{MODEL} (mean pooling, max_length 128), train_layers = 0, batch {args.batch_size}, {args.threads} threads")
 
     def settings(epochs: int) -> Any:
         return StageTraining(epochs=epochs, lr=1e-3, batch_size=args.batch_size, train_layers=0)
