@@ -149,8 +149,11 @@ def test_engine_never_imports_a_builtin_plugin_package() -> None:
 
 
 def test_engine_modules_stay_small() -> None:
+    """Modules sized by responsibility. ``erc_bench/__init__.py`` is left out: it is the public API's table (each
+    name twice, for the lazy map and for the type checker) and grows with the API, not with logic."""
     engine = Path(__file__).resolve().parent.parent / "erc_bench"
-    sizes = {str(p.relative_to(engine)): len(p.read_text(encoding="utf-8").splitlines()) for p in engine.rglob("*.py")}
+    sizes = {str(p.relative_to(engine)): len(p.read_text(encoding="utf-8").splitlines()) for p in engine.rglob("*.py")
+             if p != engine / "__init__.py"}
     assert {name: n for name, n in sizes.items() if n > 320} == {}
 
 

@@ -108,6 +108,19 @@ class PartiallyTrainable(Protocol):
 
 
 @runtime_checkable
+class FrozenEncoderSplit(Protocol):
+    """A classifier whose encoder, frozen (``train_layers = 0``), is a feature extractor: ``encode(texts)``
+    runs the encoder alone (the engine calls it once per text, in eval mode, without gradients, and caches
+    the result) and ``trainable_head()`` is the module that trains on those encodings,
+    ``head(encodings) -> (logits, features)``, sharing its parameters (and their state-dict names) with the
+    classifier. Without it a frozen encoder still runs in every batch of every epoch."""
+
+    def encode(self, texts: Sequence[str]) -> Any: ...
+
+    def trainable_head(self) -> Any: ...
+
+
+@runtime_checkable
 class ReportsLayerWeights(Protocol):
     """A speech head with learnt weights over encoder layers, logged beside its stage's scores; default: none."""
 

@@ -34,6 +34,7 @@ from erc_bench.core.progress import progress_bar
 from erc_bench.core.spec import ComponentRef, DatasetEntry, LoadedSpec, uses_staged_recipe
 from erc_bench.recipe import distributed
 from erc_bench.recipe.context import StageContext
+from erc_bench.recipe.frozen_text import FORMAT as FROZEN_FORMAT
 from erc_bench.recipe.inputs import Inputs, digest_features, first_conversations, prepare_inputs
 from erc_bench.recipe.predict import SYSTEM_ARTIFACT, system_manifest
 from erc_bench.recipe.stage_result import StageResult
@@ -235,9 +236,11 @@ class MeritsL:
             encoder = build("text_encoder", text_ref.plugin, text_ref.params, slot="model.text_encoder")
             texts = inputs.texts
             key_parts = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
+            if cfg.for_modality("text").train_layers == 0:  # trained on cached encodings (frozen_text)
+                key_parts["frozen_encodings"] = FROZEN_FORMAT
             out["text"] = run.stage("stage1-text", cfg.for_modality("text"), key_parts,
                                     lambda c: stages.train_text_stage1(encoder, c.data, texts, c.settings, c.seed,
-                                                                       c.device, c.progress))
+                                                                       c.device, c.progress, cache=run.cache))
         if "speech" in model.modalities:
             assert inputs.speech is not None
             speech = inputs.speech

@@ -215,7 +215,8 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     corpus, texts = silver_corpus(data, section.seed, section.val_fraction)
     settings = StageTraining(epochs=section.epochs, lr=section.lr, batch_size=section.batch_size,
                              weight_decay=0.01, precision="no")
-    report = as_callback(progress, "pre-training text encoder")
+    display = progress if hasattr(progress, "add_task") else None  # the loop counts its batches on it
+    report = None if display is not None else as_callback(progress, "pre-training text encoder")  # per epoch
 
     def on_epoch(stage: str, record: dict[str, Any]) -> None:
         if stage != PRETRAIN_STAGE:
@@ -228,7 +229,8 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
             report(int(record["epoch"]), section.epochs)
 
     with epoch_listener(on_epoch):
-        result, model = fine_tune_text(encoder, corpus, texts, settings, section.seed, device, stage=PRETRAIN_STAGE,
+        result, model = fine_tune_text(encoder, corpus, texts, settings, section.seed, device, display,
+                                       stage=PRETRAIN_STAGE,
                                        keep_features=False, select_on="accuracy", shuffle="torch",
                                        evaluate_splits=())
     history = [{key: record[key] for key in ("epoch", "train_loss", "val_accuracy")} for record in result.history]

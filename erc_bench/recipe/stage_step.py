@@ -32,6 +32,9 @@ for a working-tree install) is part of its identity; 2: component params as vali
 1 (unversioned): as written in the spec. Older stage entries are never read again (the README's migration note)."""
 
 
+PLOT_NAMESPACE = "stage-plots"
+
+
 class SeedRun:
     """The stages of one (dataset, seed): each cached under the digest of what it consumed, each a nested run."""
 
@@ -60,13 +63,14 @@ class SeedRun:
                     result = train(self.ctx.with_settings(cfg) if cfg is not None else self.ctx)
                 if distributed.is_main():
                     result.to_cache(self.cache, key)
-            else:
-                for record in result.history:  # replayed from the cache
-                    self._log_epoch(name, record)
+            else:  # replayed from the cache, all epochs in one store call
+                self.tracker.log_metric_steps([(run_log.epoch_metrics(record), int(record.get("epoch", 1)))
+                                               for record in result.history])
             logged = run_log.log_stage(self.tracker, self.seed_log, result,
                                        {"stage": settings or {}, "best_epoch": result.best_epoch,
                                         "n_missing": result.n_missing},
-                                       cached, self._predictions_csv(result), log_history=False)
+                                       cached, self._predictions_csv(result), log_history=False,
+                                       render=lambda plot, make: self._plot(key, plot, make))
         self.tracker.log_metrics(run_log.parent_stage_metrics(logged))
         self.results.append((result, cached))
         return result
@@ -76,6 +80,17 @@ class SeedRun:
         live view, not the training; the history is cached with the result and replayed on the rerun)."""
         log = getattr(self.tracker, "log_metrics_soft", self.tracker.log_metrics)
         log(run_log.epoch_metrics(record), step=int(record.get("epoch", 1)))
+
+    def _plot(self, key: str, plot: str, make: Callable[[], bytes]) -> bytes:
+        """A stage's plot, rendered once and kept in the cache under the stage's key and the plot's name and
+        title: a replayed stage logs the same bytes without importing matplotlib."""
+        name = Cache.key(PLOT_NAMESPACE, "plot", {"format": 1, "plot": plot}, key)
+        png = self.cache.get_bytes(PLOT_NAMESPACE, name, ".png")
+        if png is None:
+            png = make()
+            if distributed.is_main():
+                self.cache.put_bytes(PLOT_NAMESPACE, name, png, suffix=".png")
+        return png
 
     def _predictions_csv(self, result: StageResult) -> str:
         buffer = io.StringIO()

@@ -31,7 +31,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.core.capabilities import LabelledClassifier, PartiallyTrainable, ReportsLayerWeights
+from erc_bench.core.capabilities import (
+    FrozenEncoderSplit,
+    LabelledClassifier,
+    PartiallyTrainable,
+    ReportsLayerWeights,
+)
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS, DatasetSplits
 from erc_bench.recipe.context import StageContext
@@ -118,12 +123,17 @@ def _finish(result: StageResult, missing: dict[str, list[str]], unlabelled: dict
 def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
                    seed: int, device: Any = "auto", progress: Any = None, stage: str = "stage1-text",
                    keep_features: bool = True, select_on: str = "weighted_f1", shuffle: Shuffle = "numpy",
-                   evaluate_splits: Sequence[str] = SPLITS) -> tuple[StageResult, Any]:
+                   evaluate_splits: Sequence[str] = SPLITS, cache: Any = None,
+                   frozen_as_features: bool = True) -> tuple[StageResult, Any]:
     """Fine-tune ``encoder.build_classifier(len(data.labels))``; returns the result and the selected classifier.
 
     The LLM-guided pre-training uses this directly (silver-labelled corpus, no
     test split, ``keep_features=False``, its own selection rule and shuffler,
     see ``loop``) and then ``classifier.save_pretrained(dir)``.
+    With ``cfg.train_layers == 0`` and a classifier that splits at its encoder, the encoder runs once per
+    text (``frozen_text``, cached in ``cache`` when given) and only the head trains;
+    ``frozen_as_features=False`` keeps the encoder in every batch (the old path, for
+    ``benchmarks/perf/frozen_text.py``).
     """
     import torch
 
@@ -138,21 +148,34 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
             raise UserError(f"{stage}: training.train_layers needs a text encoder whose classifier can freeze "
                             f"layers ({type(model).__name__} cannot); leave it unset")
         model.train_top_layers(cfg.train_layers)
+    items = _flatten(conversations)
+    if cfg.train_layers == 0 and frozen_as_features and isinstance(model, FrozenEncoderSplit):
+        from erc_bench.recipe.frozen_text import frozen_encodings
+
+        table = frozen_encodings(model, encoder, texts, [uid for split in items.values() for uid, _ in split],
+                                 cache, progress)
+        result, _ = fit(stage, model.trainable_head(), items, _table_collate(table, dev), ctx,
+                        keep_features=keep_features, select_on=select_on, shuffle=shuffle,
+                        evaluate_splits=evaluate_splits)
+        result.state_dict = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        return _finish(result, missing, unlabelled), model  # the head holds the selected weights
 
     def collate(items: list[Item]) -> Batch:
         gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
         return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=([texts[uid] for uid, _ in items],))
 
-    result, model = fit(stage, model, _flatten(conversations), collate, ctx, keep_features=keep_features,
+    result, model = fit(stage, model, items, collate, ctx, keep_features=keep_features,
                         select_on=select_on, shuffle=shuffle, evaluate_splits=evaluate_splits)
     return _finish(result, missing, unlabelled), model
 
 
 def train_text_stage1(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str, str], cfg: StageTraining,
-                      seed: int, device: str = "auto", progress: Any = None, stage: str = "stage1-text"
-                      ) -> StageResult:
-    """Fine-tune the text encoder to classify utterances from ``texts[utt_id]``; features = its hidden layer."""
-    return fine_tune_text(encoder, data, texts, cfg, seed, device, progress, stage)[0]
+                      seed: int, device: str = "auto", progress: Any = None, stage: str = "stage1-text",
+                      cache: Any = None, frozen_as_features: bool = True) -> StageResult:
+    """Fine-tune the text encoder to classify utterances from ``texts[utt_id]``; features = its hidden layer
+    (a frozen encoder, ``train_layers = 0``, is encoded once and cached in ``cache``: see ``fine_tune_text``)."""
+    return fine_tune_text(encoder, data, texts, cfg, seed, device, progress, stage, cache=cache,
+                          frozen_as_features=frozen_as_features)[0]
 
 
 def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
@@ -168,7 +191,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     import numpy as np
     import torch
 
-    from erc_bench.recipe.loop import Batch, fit
+    from erc_bench.recipe.loop import fit
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
     table, shape = _feature_table(f"{stage} embeddings", embeddings)
@@ -183,12 +206,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     model = speech_stage1_model(head, layers, shape[-1], len(data.labels), mean, torch.from_numpy(std),
                                 hidden_dim, dropout).to(dev)
 
-    def collate(items: list[Item]) -> Batch:
-        x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(dev)
-        gold = torch.tensor([y for _, y in items], dtype=torch.long, device=dev)
-        return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
-
-    result, model = fit(stage, model, _flatten(conversations), collate, ctx)
+    result, model = fit(stage, model, _flatten(conversations), _table_collate(table, dev), ctx)
     weights = model.layer_weights() if isinstance(model, ReportsLayerWeights) else None
     if weights is not None:
         result.extras["layer_weights"] = weights
@@ -211,6 +229,21 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
     model = context_model.build(shape[0], len(data.labels)).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {modality: table}, dev), ctx)
     return _finish(result, missing, unlabelled)
+
+
+def _table_collate(table: Mapping[str, Any], device: Any) -> Callable[[list[Item]], Any]:
+    """Batches of per-utterance vectors from ``table`` (Stage I over precomputed inputs)."""
+    import numpy as np
+    import torch
+
+    from erc_bench.recipe.loop import Batch
+
+    def collate(items: list[Item]) -> Batch:
+        x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(device)
+        gold = torch.tensor([y for _, y in items], dtype=torch.long, device=device)
+        return Batch(ids=[uid for uid, _ in items], gold=gold, inputs=(x,))
+
+    return collate
 
 
 def _collate(data: DatasetSplits, tables: dict[str, dict[str, np.ndarray]], device: Any) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,9 @@ from erc_bench.report.tracking import (
     is_secret_key,
     metric_name,
 )
+
+Render = Callable[[str, Callable[[], bytes]], bytes]
+"""``render(name, make)``: a plot's PNG, made by ``make()`` or read back (``log_stage``)."""
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench.core.cards import DatasetCard
@@ -163,11 +166,14 @@ def epoch_metrics(record: dict[str, Any]) -> dict[str, float]:
 
 
 def log_stage(tracker: Tracker, seed_log: SeedLog, result: Any, params: dict[str, Any], cached: bool,
-              predictions_csv: str, log_history: bool = True) -> StageLog:
+              predictions_csv: str, log_history: bool = True, render: Render | None = None) -> StageLog:
     """One stage as a nested run: params, curves, scores, plots, confusion counts and predictions.
 
     The caller has opened the nested run; the parent gets ``stage/split/metric`` copies afterwards.
+    ``render(name, make)`` returns a plot's PNG (``make()`` renders it): the recipe keeps the bytes in the
+    cache beside the stage, since three matplotlib figures per stage were most of a warm rerun's time.
     """
+    render = render or (lambda _name, make: make())
     stage, labels = result.stage, list(result.labels)
     tracker.log_params(params)
     for step, record in enumerate(result.history if log_history else []):
@@ -178,17 +184,20 @@ def log_stage(tracker: Tracker, seed_log: SeedLog, result: Any, params: dict[str
     title = f"{seed_log.dataset} · {stage} · seed {seed_log.seed}"
     for split in ("validation", "test"):
         if split in result.confusion:
-            tracker.log_bytes(plots.confusion_png(result.confusion[split], labels, f"{title} · {split}"),
-                              f"confusion_{split}.png")
+            name = f"confusion_{split}.png"
+            tracker.log_bytes(render(f"{name} {title}", lambda split=split, name=name: plots.confusion_png(
+                result.confusion[split], labels, f"{title} · {split}")), name)
     safe = metric_labels(labels)
     f1 = {split: {label: scores[split].get(f"f1/{safe[label]}", 0.0) for label in labels}
           for split in ("validation", "test") if split in scores}
     if f1:
-        tracker.log_bytes(plots.per_class_f1_png(f1, labels, f"per-class F1 · {title}"), "per_class_f1.png")
+        tracker.log_bytes(render(f"per_class_f1.png {title}",
+                                 lambda: plots.per_class_f1_png(f1, labels, f"per-class F1 · {title}")),
+                          "per_class_f1.png")
     if result.history:
-        tracker.log_bytes(plots.training_curves_png({f"seed {seed_log.seed}": result.history}, title,
-                                                    {f"seed {seed_log.seed}": result.best_epoch}),
-                          "training_curves.png")
+        tracker.log_bytes(render(f"training_curves.png {title}", lambda: plots.training_curves_png(
+            {f"seed {seed_log.seed}": result.history}, title, {f"seed {seed_log.seed}": result.best_epoch})),
+            "training_curves.png")
     tracker.log_dict({"labels": labels, "confusion": result.confusion}, CONFUSION_ARTIFACT)
     tracker.log_dict({"best_epoch": result.best_epoch, "history": result.history}, HISTORY_ARTIFACT)
     tracker.log_text(predictions_csv, PREDICTIONS_ARTIFACT)

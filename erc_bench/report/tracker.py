@@ -162,6 +162,24 @@ class Tracker:
         if clean:
             self._call(self.mlflow.log_metrics, clean, step=step)
 
+    def log_metric_steps(self, steps: list[tuple[dict[str, float], int]]) -> None:
+        """Metrics of many steps at once (a stage's epochs replayed from the cache): the same keys, values and
+        steps as one ``log_metrics`` per epoch, in one store call per 1000 values instead of one per epoch (a
+        warm quickstart replays 306 epochs; each call is a store transaction)."""
+        import time
+
+        from mlflow.entities import Metric
+        from mlflow.tracking import MlflowClient
+
+        active = self.mlflow.active_run()
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, float(v), now, step) for values, step in steps for k, v in values.items() if v is not None]
+        if active is None or not metrics:
+            return
+        client = MlflowClient(tracking_uri=self.uri)
+        for start in range(0, len(metrics), 1000):  # MLflow caps a batch at 1000 metrics
+            self._call(client.log_batch, active.info.run_id, metrics=metrics[start:start + 1000])
+
     def set_tags(self, tags: dict[str, str]) -> None:
         self._call(self.mlflow.set_tags, redact_secrets(tags))
 

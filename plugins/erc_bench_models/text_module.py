@@ -41,17 +41,24 @@ class HFTextClassifier(nn.Module):
         self.output = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_dim, num_labels))
 
     def forward(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.hidden(self.encode(texts))
+        return self.output(features), features
+
+    def encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """The pooled encoder output ``[B, width]``: all a frozen encoder contributes (``train_layers = 0``)."""
         device = next(self.parameters()).device
         batch = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
                                return_tensors="pt").to(device)
         states = self.encoder(**batch).last_hidden_state
         if self.pooling == "mean":
             weights = batch["attention_mask"].unsqueeze(-1).to(states.dtype)
-            pooled = (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
-        else:
-            pooled = states[:, 0]
-        features = self.hidden(pooled)
-        return self.output(features), features
+            return (states * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return states[:, 0]
+
+    def trainable_head(self) -> nn.Module:
+        """The layers after the encoder, as a module over ``encode``'s output, sharing this classifier's
+        parameters: with a frozen encoder the engine trains this on cached encodings."""
+        return _Head(self.hidden, self.output)
 
     def train_top_layers(self, count: int) -> int:
         """Freeze the encoder except its top ``count`` transformer layers (0: only the head trains); returns how
@@ -100,6 +107,18 @@ class HFTextClassifier(nn.Module):
             self.output.load_state_dict({k[len("output."):]: v for k, v in weights.items()
                                          if k.startswith("output.")})
         return same_labels
+
+
+class _Head(nn.Module):
+    """``hidden`` and ``output`` of an ``HFTextClassifier`` (same modules, same state-dict names)."""
+
+    def __init__(self, hidden: nn.Module, output: nn.Module) -> None:
+        super().__init__()
+        self.hidden, self.output = hidden, output
+
+    def forward(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.hidden(pooled)
+        return self.output(features), features
 
 
 def load_encoder(model: str, tokenizer: str, random_config: dict[str, Any] | None,
