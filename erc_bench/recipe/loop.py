@@ -56,7 +56,7 @@ class Batch:
     mask: torch.Tensor | None = None
 
 
-Collate = Callable[[Sequence[Any]], Batch]
+Collate = Callable[[Any], Batch]  # a list of items (utterances or conversations) -> one batch
 
 
 def run_batch(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,7 +86,7 @@ class _Reporter:
         if self.task is not None:
             self.progress.update(self.task, advance=1)
 
-    def epoch(self, record: dict[str, float]) -> None:
+    def epoch(self, record: dict[str, Any]) -> None:
         if self.task is not None:
             epoch = int(record["epoch"])
             following = f"epoch {epoch + 1}/{self.epochs}" if epoch < self.epochs else "evaluating"
@@ -150,7 +150,7 @@ def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
-def _shuffler(kind: Shuffle, seed: int) -> Callable[[int], Sequence[int]]:
+def _shuffler(kind: Shuffle, seed: int) -> Callable[[int], Sequence[int] | np.ndarray]:
     """Per epoch, a permutation of the training items, from a generator seeded once per ``fit``."""
     if kind == "torch":
         generator = torch.Generator().manual_seed(seed)

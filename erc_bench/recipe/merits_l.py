@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -139,7 +139,9 @@ class MeritsL:
         self.device = resolve_device(spec.benchmark.device)
         experiment = spec.tracking.experiment or spec.benchmark.name
         uri = tracking_uri or spec.tracking.uri
-        self.tracker = Tracker(uri, experiment) if distributed.is_main() else distributed.SilentTracker(uri, experiment)
+        # every process runs the recipe; only the main one logs (a SilentTracker answers the same calls)
+        self.tracker: Tracker = Tracker(uri, experiment) if distributed.is_main() else cast(
+            Tracker, distributed.SilentTracker(uri, experiment))
         self.outcome = BenchmarkOutcome(experiment=self.tracker.experiment, tracking_uri=self.tracker.uri)
         if getattr(self.tracker, "closed_stale", 0):
             self.console.print(f"closed {self.tracker.closed_stale} run(s) an earlier process left RUNNING "
@@ -235,7 +237,7 @@ class MeritsL:
             assert text_ref is not None
             encoder = build("text_encoder", text_ref.plugin, text_ref.params, slot="model.text_encoder")
             texts = inputs.texts
-            key_parts = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
+            key_parts: dict[str, Any] = {"encoder": identity_of(encoder), "texts": digest_text(canonical_json(texts))}
             if cfg.for_modality("text").train_layers == 0:  # trained on cached encodings (frozen_text)
                 key_parts["frozen_encodings"] = FROZEN_FORMAT
             out["text"] = run.stage("stage1-text", cfg.for_modality("text"), key_parts,
@@ -264,11 +266,11 @@ class MeritsL:
             name = f"stage2-{modality}"
             context = self.loaded.build("model.context_model")
             key_parts = {"features": digest_features(first.features), "context": identity_of(context)}
-            out[modality] = run.stage(
+            out[modality] = run.stage(  # the lambda binds the loop's values (mypy cannot infer defaults' types)
                 name, self.spec.training.stage2, key_parts,
                 lambda c, context=context, first=first, name=name, modality=modality: stages.train_context_stage2(
                     context, first.features, c.data, c.settings, c.seed, c.device, c.progress, stage=name,
-                    modality=modality))
+                    modality=modality))  # type: ignore[misc]
         return out
 
     # ------------------------------------------------------------------ Stage III

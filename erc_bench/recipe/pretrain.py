@@ -276,6 +276,7 @@ def run_pretrain(section: PretrainSection, text_encoder_ref: ComponentRef, cache
             _save(model, Path(tmp) / "checkpoint")
             checkpoint = cache.put_dir(NAMESPACE, key, Path(tmp) / "checkpoint", meta={"kind": "text-pretrain"})
         cache.put_json(NAMESPACE, key, summary)
+    assert summary is not None and checkpoint is not None  # read back, or just trained and stored
     result = PretrainResult(Path(checkpoint), label_counts, float(summary["val_accuracy"]), silver.n_corpus,
                             n_failed, excluded, int(summary["n_train"]), int(summary["n_val"]),
                             int(summary["best_epoch"]), list(summary["history"]), cached)

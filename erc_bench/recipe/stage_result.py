@@ -52,7 +52,7 @@ class StageResult:
     confusion: dict[str, list[list[int]]]
     features: dict[str, np.ndarray]
     best_epoch: int
-    history: list[dict[str, float]]
+    history: list[dict[str, Any]]
     state_dict: dict[str, Any]
     missing: dict[str, list[str]] = field(default_factory=dict)
     unlabelled: dict[str, int] = field(default_factory=dict)

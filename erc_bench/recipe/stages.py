@@ -29,7 +29,7 @@ Stage III and joint training, which feed no further stage).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from erc_bench.core.capabilities import (
     FrozenEncoderSplit,
@@ -47,6 +47,7 @@ __all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusio
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
+    from torch import nn
 
     from erc_bench.core.interfaces import ContextModel, FusionHead, TextEncoder
     from erc_bench.core.spec import StageTraining
@@ -157,7 +158,8 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
         result, _ = fit(stage, model.trainable_head(), items, _table_collate(table, dev), ctx,
                         keep_features=keep_features, select_on=select_on, shuffle=shuffle,
                         evaluate_splits=evaluate_splits)
-        result.state_dict = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        weights = cast("nn.Module", model).state_dict()
+        result.state_dict = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
         return _finish(result, missing, unlabelled), model  # the head holds the selected weights
 
     def collate(items: list[Item]) -> Batch:
@@ -226,7 +228,7 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
     if len(shape) != 1:
         raise UserError(f"{stage}: utterance features must be vectors (D,); got shape {shape}")
     conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
-    model = context_model.build(shape[0], len(data.labels)).to(dev)
+    model = cast("nn.Module", context_model.build(shape[0], len(data.labels))).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {modality: table}, dev), ctx)
     return _finish(result, missing, unlabelled)
 
@@ -272,7 +274,8 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
     dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
-    model = fusion_head.build({"text": _width(text), "speech": _width(speech)}, len(data.labels)).to(dev)
+    model = cast("nn.Module", fusion_head.build({"text": _width(text), "speech": _width(speech)},
+                                                len(data.labels))).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
     return _finish(result, missing, unlabelled)
 
@@ -303,7 +306,7 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
     text_context = context_model.build(_width(text), num_labels)
     speech_context = context_model.build(_width(speech), num_labels)
     fusion = fusion_head.build({"text": text_context.feature_dim, "speech": speech_context.feature_dim}, num_labels)
-    model = JointModel(text_context, speech_context, fusion).to(dev)
+    model = JointModel(*(cast("nn.Module", m) for m in (text_context, speech_context, fusion))).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
     return _finish(result, missing, unlabelled)
 

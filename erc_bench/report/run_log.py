@@ -185,7 +185,7 @@ def log_stage(tracker: Tracker, seed_log: SeedLog, result: Any, params: dict[str
     for split in ("validation", "test"):
         if split in result.confusion:
             name = f"confusion_{split}.png"
-            tracker.log_bytes(render(f"{name} {title}", lambda split=split, name=name: plots.confusion_png(
+            tracker.log_bytes(render(f"{name} {title}", lambda split=split, name=name: plots.confusion_png(  # type: ignore[misc]
                 result.confusion[split], labels, f"{title} · {split}")), name)
     safe = metric_labels(labels)
     f1 = {split: {label: scores[split].get(f"f1/{safe[label]}", 0.0) for label in labels}
