@@ -1,8 +1,8 @@
 """Every baseline family runs end to end from its shipped demo spec (``benchmarks/demo/baselines/``): through
 the real CLI into one MLflow store, then onto the leaderboard and into the HTML report.
 
-Smoke settings (first 3 conversations per split, one seed, one or two epochs, a small pre-training pool) keep
-this to seconds per family: pre-training and the Stage I results they share are read from one cache.
+Smoke settings (first 2 conversations per split, one seed, one epoch per stage, no pre-training: the families
+differ only after Stage I) keep this to seconds per family; the Stage I results they share come from one cache.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "benchmarks" / "demo" / "baselines").glob("*.toml"))
-SMOKE = ["--limit", "3", "--set", "benchmark.seeds=[0]", "--set", "pretrain.max_items=16", "--set",
-         "pretrain.epochs=1", "--set", "training.stage1.epochs=1", "--set", "training.stage2.epochs=2", "--set",
-         "training.stage3.epochs=2"]
+SMOKE = ["--limit", "2", "--set", "benchmark.seeds=[0]", "--set", "pretrain.enabled=false", "--set",
+         "training.stage1.epochs=1", "--set", "training.stage2.epochs=1", "--set", "training.stage3.epochs=1"]
 
 
 @pytest.fixture(scope="module")

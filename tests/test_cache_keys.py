@@ -39,7 +39,7 @@ def test_loaded_spec_carries_validated_params_with_defaults(tmp_path) -> None:
     assert identity(implicit) == identity(explicit)
     assert identity(implicit) != identity(other)
     assert identity(implicit)["code"]["package"] == "erc-bench"
-    assert set(implicit.components) == {"datasets.0", "model.text_encoder", "model.speech_encoder",
+    assert set(implicit.components) == {"datasets.0", "system", "model.text_encoder", "model.speech_encoder",
                                         "model.context_model", "model.fusion_head"}
 
 

@@ -202,4 +202,6 @@ labeller = { plugin = "openai", params = { api_key_env = "OPENAI_API_KEY" } }
                        .replace(f'manifest = "{tmp_path / "manifest.csv"}"', f'root = "{tmp_path / "IEMOCAP"}"'))
     code, output = cli(["run", str(missing), "--tracking-uri", f"sqlite:///{tmp_path / 'k.db'}"])
     assert code == 2 and str(tmp_path / "IEMOCAP") in output and "Traceback" not in output
-    assert len([line for line in output.splitlines() if line.strip()]) == 1, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[0].startswith("error: ") and lines[1].strip() == "how to obtain it:", output  # one error line,
+    assert all(line.startswith("  ") for line in lines[2:]), output  # then the dataset card's how-to-obtain lines

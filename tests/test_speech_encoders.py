@@ -49,7 +49,7 @@ def test_hooks_register_without_heavy_imports() -> None:
             "heavy = [m for m in ('torch', 'transformers', 'ctranslate2', 'faster_whisper') if m in sys.modules]; "
             "print(sorted(h.registries['speech_encoder'].names()), h.registries['asr'].names(), heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert out == "['acoustic-stats', 'care', 'hf-ssl', 'whisper-encoder'] ['faster-whisper'] []"
+    assert out == "['acoustic-stats', 'care', 'hf-ssl', 'opensmile', 'whisper-encoder'] ['faster-whisper'] []"
 
 
 def test_acoustic_stats_shape_and_pitch() -> None:

@@ -34,6 +34,8 @@ def _distributions_by_package() -> dict[str, list[str]]:
 
 
 def _distribution(top_level: str) -> md.Distribution | None:
+    if top_level not in _distributions_by_package():  # installed since the map was read (a plugin put on sys.path)
+        _distributions_by_package.cache_clear()
     for name in _distributions_by_package().get(top_level, []):
         try:
             return md.distribution(name)
