@@ -26,7 +26,7 @@ This project's choices:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -67,8 +67,9 @@ class _PerUtterance(nn.Module):
         self.num_labels = num_labels
         self.subnets = nn.ModuleDict({m: SubNet(d, hidden, dropout) for m, d in dims.items()})
 
-    def fuse(self, hidden: list[torch.Tensor]) -> torch.Tensor:  # pragma: no cover - overridden
-        raise NotImplementedError
+    # per real utterance: the modalities' sub-network outputs (each with a 1 appended) -> logits [N, C];
+    # TFN and LMF (the subclasses) each define it
+    fuse: Callable[[list[torch.Tensor]], torch.Tensor]
 
     def forward(self, batch: ConversationBatch) -> torch.Tensor:
         mask = batch.mask.bool()
