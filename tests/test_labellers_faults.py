@@ -86,9 +86,10 @@ def test_authentication_error_stops_labelling_at_once_keeping_earlier_answers(pr
 
 
 def test_authentication_error_with_concurrency_sends_nothing_new(server, tmp_path) -> None:
-    # Half a second per request: a worker that started before the 401 reached the client cannot finish and
-    # start another one inside that window, even on a loaded CI machine (0.05 s let one slip through).
-    server.latency = 0.5
+    # A second per request: a worker that started before the 401 reached the client cannot finish and start
+    # another one inside that window, even on a loaded CI machine (0.05 s, and once in a few full runs 0.5 s,
+    # let one slip through).
+    server.latency = 1.0
     server.faults = [("slow", 0)] * 4 + [("401",)]
     with pytest.raises(AuthenticationFailed):
         make("openai", server, tmp_path / "l.db", concurrency=4).label([f"line {i}" for i in range(200)])
