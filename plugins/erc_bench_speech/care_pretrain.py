@@ -68,6 +68,13 @@ def _atomic_torch_save(obj: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def _training_digest(spec: CarePretrainSpec) -> str:
     """What makes two runs the same run (resuming a different one would mix them)."""
     return digest_text(canonical_json(spec.care_pretrain.model_dump(exclude={"device", "threads", "output",
@@ -237,11 +244,12 @@ def _train(spec: CarePretrainSpec, cache: Cache, device: Any, saved: dict[str, A
             tracker.log_metrics_soft(record, step=step)
             history.append({"step": float(step), **record})
         if step % section.checkpoint_every == 0 or step == total:
+            # history first, state last: a state file on disk always has its history beside it
+            _atomic_write_text(out / STATE_DIR / HISTORY_FILE, json.dumps(history, indent=1))
             _atomic_torch_save({"digest": _training_digest(spec), "step": step, "network": net.state_dict(),
                                 "projection": projection.state_dict(), "plan": plan.state_dict(),
                                 "best_val": best_val, "best_step": best_step, "history": history,
                                 "run_id": run_id}, state_path)
-            (out / STATE_DIR / HISTORY_FILE).write_text(json.dumps(history, indent=1), encoding="utf-8")
         if report:
             report(step, total)
     tracker.log_metrics({"best_val_loss": best_val, "best_step": best_step})
