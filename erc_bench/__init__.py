@@ -13,14 +13,21 @@ mlflow, no pydantic models built) and ``erc-bench --help`` stays fast; a type
 checker sees them all through the ``TYPE_CHECKING`` imports (a test keeps those
 and the lazy map equal).
 
-The package is four layers, each importing only the ones before it:
+The package is folders by role, each importing only the ones before it (a test
+checks the contract, ``tests/test_engine_plugins.py``):
 
 * ``erc_bench.core``: the plugin kernel (interfaces and the ``KINDS`` table,
-  hookspecs, plugin host, spec, cache, errors) and services plugins share
-  (audio decoding, device choice, progress);
-* ``erc_bench.report``: MLflow tracking, results table, leaderboard, compare, metrics;
-* ``erc_bench.recipe``: the MERITS-L recipe (one class, top to bottom), its
-  stage trainers and the one training loop;
+  hookspecs, plugin host, spec, cache, errors, metrics) and services plugins
+  share (audio decoding, device choice, progress);
+* ``erc_bench.tracking``: what a run writes (MLflow runs, tags, the run log);
+* ``erc_bench.train``: the one training loop (optimisation, stage context,
+  conversation batches, distributed);
+* ``erc_bench.features``: transcripts, speech embeddings, frozen text encodings
+  (cached; locally or on Ray);
+* ``erc_bench.runs``: a benchmark run of any system (set-up, seed runs, stage
+  caching, whole systems' ``fit`` / ``predict``, ``erc-bench predict``);
+* ``erc_bench.recipes``: built-in staged systems (``recipes.merits_l``);
+* ``erc_bench.report``: what reads runs back (leaderboard, compare, HTML);
 * ``erc_bench.cli``: the ``erc-bench`` Typer app.
 """
 
@@ -45,7 +52,7 @@ _PUBLIC: dict[str, str] = {
     "load_any_spec": "erc_bench.core.spec_kinds",
     "spec_kinds": "erc_bench.core.spec_kinds",
     "build": "erc_bench.core.plugin_host",
-    "run_benchmark": "erc_bench.recipe.merits_l",
+    "run_benchmark": "erc_bench.runs.benchmark",
     "Cache": "erc_bench.core.cache",
     # writing plugins
     "hookimpl": "erc_bench.core.hookspecs",
@@ -64,7 +71,7 @@ _PUBLIC: dict[str, str] = {
     "ContextModule": "erc_bench.core.modules",
     "FusionModule": "erc_bench.core.modules",
     "SpeechHeadModule": "erc_bench.core.modules",
-    "DefaultSpeechHeadModule": "erc_bench.recipe.stage_modules",  # the engine's Stage I head (the mlp plugin's)
+    "DefaultSpeechHeadModule": "erc_bench.recipes.merits_l.modules",  # the engine's Stage I head (the mlp plugin's)
     "NoParams": "erc_bench.core.interfaces",
     "AudioSource": "erc_bench.core.interfaces",
     "Utterance": "erc_bench.core.interfaces",
@@ -98,13 +105,13 @@ _PUBLIC: dict[str, str] = {
     "rich_progress": "erc_bench.core.progress",
     "progress_bar": "erc_bench.core.progress",
     "progress_callback": "erc_bench.core.progress",
-    "UpdatePlan": "erc_bench.recipe.optimisation",  # AdamW + schedule + precision + accumulation + clipping
+    "UpdatePlan": "erc_bench.train.optimisation",  # AdamW + schedule + precision + accumulation + clipping
     "StageTraining": "erc_bench.core.spec_schema",  # the optimiser settings UpdatePlan reads
-    "Tracker": "erc_bench.report.tracker",  # MLflow runs ended FINISHED / FAILED / KILLED, never left RUNNING
-    "LABEL_CHUNK": "erc_bench.recipe.pretrain",  # transcripts per labelling call of LLM-guided pre-training
-    "transcribe_utterances": "erc_bench.recipe.speech_inputs",
-    "embed_utterances": "erc_bench.recipe.speech_inputs",
-    "speech_problem_summary": "erc_bench.recipe.speech_inputs",
+    "Tracker": "erc_bench.tracking.tracker",  # MLflow runs ended FINISHED / FAILED / KILLED, never left RUNNING
+    "LABEL_CHUNK": "erc_bench.recipes.merits_l.pretrain",  # transcripts per labelling call of LLM-guided pre-training
+    "transcribe_utterances": "erc_bench.features.speech",
+    "embed_utterances": "erc_bench.features.speech",
+    "speech_problem_summary": "erc_bench.features.speech",
     "UserError": "erc_bench.core.errors",
     "SpecError": "erc_bench.core.errors",
     "require": "erc_bench.core.extras",
@@ -324,32 +331,26 @@ if TYPE_CHECKING:  # the public API as a type checker sees it (at run time each 
     from erc_bench.core.sqlite_guard import (
         journal_answers as journal_answers,
     )
-    from erc_bench.recipe.merits_l import (
-        run_benchmark as run_benchmark,
-    )
-    from erc_bench.recipe.optimisation import (
-        UpdatePlan as UpdatePlan,
-    )
-    from erc_bench.recipe.pretrain import (
-        LABEL_CHUNK as LABEL_CHUNK,
-    )
-    from erc_bench.recipe.speech_inputs import (
+    from erc_bench.features.speech import (
         embed_utterances as embed_utterances,
     )
-    from erc_bench.recipe.speech_inputs import (
+    from erc_bench.features.speech import (
         speech_problem_summary as speech_problem_summary,
     )
-    from erc_bench.recipe.speech_inputs import (
+    from erc_bench.features.speech import (
         transcribe_utterances as transcribe_utterances,
     )
-    from erc_bench.recipe.stage_modules import (
+    from erc_bench.recipes.merits_l.modules import (
         DefaultSpeechHeadModule as DefaultSpeechHeadModule,
+    )
+    from erc_bench.recipes.merits_l.pretrain import (
+        LABEL_CHUNK as LABEL_CHUNK,
     )
     from erc_bench.report.datainfo import (
         resolve_dataset_params as resolve_dataset_params,
     )
-    from erc_bench.report.tracker import (
-        Tracker as Tracker,
+    from erc_bench.runs.benchmark import (
+        run_benchmark as run_benchmark,
     )
     from erc_bench.testing import (
         check_component as check_component,
@@ -359,6 +360,12 @@ if TYPE_CHECKING:  # the public API as a type checker sees it (at run time each 
     )
     from erc_bench.testing import (
         tiny_spec as tiny_spec,
+    )
+    from erc_bench.tracking.tracker import (
+        Tracker as Tracker,
+    )
+    from erc_bench.train.optimisation import (
+        UpdatePlan as UpdatePlan,
     )
 
 __all__ = ["__version__", *_PUBLIC]

@@ -101,7 +101,7 @@ def run_tiny_spec(folder: str | Path, name: str = "tiny-plugin-check", **slots: 
     from rich.console import Console
 
     from erc_bench.core.spec import load_spec
-    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.runs.benchmark import run_benchmark
 
     folder = Path(folder)
     loaded = load_spec(tiny_spec(folder, name, **slots))

@@ -24,8 +24,8 @@ def main() -> None:
 
     from erc_bench.core.plugin_host import build
     from erc_bench.core.spec import StageTraining
-    from erc_bench.recipe import distributed
-    from erc_bench.recipe.stages import fine_tune_text
+    from erc_bench.recipes.merits_l.stages import fine_tune_text
+    from erc_bench.train import distributed
 
     manifest, out, training = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
     distributed.init_from_env()
@@ -47,7 +47,7 @@ def main() -> None:
 
 def _pretrain(encoder: object, data: object, training: dict) -> tuple[list, dict, object]:
     from erc_bench.core.spec import PretrainSection
-    from erc_bench.recipe.pretrain import fine_tune
+    from erc_bench.recipes.merits_l.pretrain import fine_tune
 
     silver = {"happy": "positive", "sad": "negative"}
     pairs = [(u.text, silver[u.label]) for split in data.splits for u in data.utterances(split)]

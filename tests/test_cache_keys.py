@@ -45,7 +45,7 @@ def test_loaded_spec_carries_validated_params_with_defaults(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_writing_a_default_out_reuses_every_cached_stage(tmp_path) -> None:
-    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.runs.benchmark import run_benchmark
 
     implicit, explicit, other = _specs(tmp_path)
     cache, uri = tmp_path / "cache", f"sqlite:///{tmp_path / 'm.db'}"

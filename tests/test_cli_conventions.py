@@ -32,7 +32,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     from rich.console import Console
 
     from erc_bench.core.spec import load_spec
-    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.runs.benchmark import run_benchmark
 
     root = tmp_path_factory.mktemp("trained")
     manifest = write_tiny_corpus(root)
@@ -115,7 +115,7 @@ def test_bad_tracking_uri_fails_fast_in_one_line(cli, tiny_spec, tmp_path, silen
 def test_tracking_check_accepts_a_live_server_and_stores() -> None:
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    from erc_bench.report.tracking_check import check_tracking_uri
+    from erc_bench.tracking.check import check_tracking_uri
 
     class NotFound(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name

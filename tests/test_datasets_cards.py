@@ -12,8 +12,8 @@ import pytest
 from erc_bench import DatasetCard
 from erc_bench.core.cards import card_of
 from erc_bench.core.errors import DataError
+from erc_bench.core.metrics import classification_metrics
 from erc_bench.core.plugin_host import build, host
-from erc_bench.report.metrics import classification_metrics
 
 BUILT_IN = ("iemocap", "meld", "mosi", "csv", "audio-folder", "demo", "demo-unlabelled", "emorynlp", "dailydialog",
             "emodb", "ravdess", "crema-d", "msp-podcast", "hf-dataset", "mosei")

@@ -16,8 +16,8 @@ import torch
 
 from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import StageTraining
-from erc_bench.recipe.optimisation import lr_factor
-from erc_bench.recipe.stages import fine_tune_text
+from erc_bench.recipes.merits_l.stages import fine_tune_text
+from erc_bench.train.optimisation import lr_factor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ddp_worker import TINY_ENCODER  # noqa: E402

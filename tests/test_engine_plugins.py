@@ -148,15 +148,6 @@ def test_engine_never_imports_a_builtin_plugin_package() -> None:
     assert offenders == []
 
 
-def test_engine_modules_stay_small() -> None:
-    """Modules sized by responsibility. ``erc_bench/__init__.py`` is left out: it is the public API's table (each
-    name twice, for the lazy map and for the type checker) and grows with the API, not with logic."""
-    engine = Path(__file__).resolve().parent.parent / "erc_bench"
-    sizes = {str(p.relative_to(engine)): len(p.read_text(encoding="utf-8").splitlines()) for p in engine.rglob("*.py")
-             if p != engine / "__init__.py"}
-    assert {name: n for name, n in sizes.items() if n > 320} == {}
-
-
 def test_help_and_plugins_list_commands_contributed_by_plugins() -> None:
     """``transcribe`` comes from the speech plugin's ``erc_bench_register_commands`` hook, not from the engine."""
     from typer.testing import CliRunner
@@ -169,24 +160,78 @@ def test_help_and_plugins_list_commands_contributed_by_plugins() -> None:
         assert command in result.output
 
 
-def test_engine_layers_import_only_the_layers_below() -> None:
-    """core < report < recipe < cli: a layer never imports one above it (type-checking imports aside)."""
+# The engine's import contract (in the manner of import-linter's): each folder, by role, and the folders it may
+# import. Nothing imports upwards; siblings (train, features) stay independent; report reads what tracking wrote
+# and never trains; runs reach a recipe only through the plugin host (a StagedSystem), never by import.
+IMPORT_CONTRACT: dict[str, set[str]] = {
+    "core": set(),
+    "tracking": {"core"},
+    "train": {"core"},
+    "features": {"core"},
+    "runs": {"core", "tracking", "train", "features"},
+    "recipes": {"core", "tracking", "train", "features", "runs"},
+    "report": {"core", "tracking"},
+    "cli": {"core", "tracking", "train", "features", "runs", "recipes", "report"},
+}
+
+
+def _contract_offenders(engine: Path) -> list[str]:
+    """Every import (runtime or inside functions; ``TYPE_CHECKING`` blocks aside) that breaks the contract,
+    including ``from erc_bench import name`` where the public name lives in a folder the importer may not use."""
     import ast
 
-    engine = Path(__file__).resolve().parent.parent / "erc_bench"
-    order = ["core", "report", "recipe", "cli"]
+    from erc_bench import _PUBLIC
+
     offenders = []
-    for layer in order:
-        above = tuple(f"erc_bench.{name}" for name in order[order.index(layer) + 1:])
-        for path in sorted((engine / layer).rglob("*.py")):
+    for folder, allowed in IMPORT_CONTRACT.items():
+        for path in sorted((engine / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
                            and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
             for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and id(node) not in typing_only and node.module:
-                    if node.module.startswith(above):
-                        offenders.append(f"{layer}/{path.name}: {node.module}")
-    assert offenders == []
+                if id(node) in typing_only:
+                    continue
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    modules = [node.module] if node.module != "erc_bench" else [
+                        _PUBLIC.get(a.name, "erc_bench") for a in node.names]
+                elif isinstance(node, ast.Import):
+                    modules = [a.name for a in node.names]
+                else:
+                    continue
+                for module in modules:
+                    parts = module.split(".")
+                    if parts[0] != "erc_bench" or len(parts) < 2 or parts[1] not in IMPORT_CONTRACT:
+                        continue
+                    if parts[1] != folder and parts[1] not in allowed:
+                        offenders.append(f"{path.relative_to(engine)}:{node.lineno} imports {module}")
+    return offenders
+
+
+def test_engine_folders_keep_their_import_contract() -> None:
+    engine = Path(__file__).resolve().parent.parent / "erc_bench"
+    folders = {p.name for p in engine.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    assert folders - {"templates"} == set(IMPORT_CONTRACT)  # a new folder declares its place here
+    for folder in IMPORT_CONTRACT:  # each folder says what it is for
+        assert len(ast_docstring(engine / folder / "__init__.py")) > 80, folder
+    assert _contract_offenders(engine) == []
+
+
+def test_the_import_contract_sees_an_upward_import(tmp_path: Path) -> None:
+    """The contract check is not vacuous: an upward import (inside a function, or through the public API) fails."""
+    import shutil
+
+    engine = tmp_path / "erc_bench"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "erc_bench", engine)
+    (engine / "core" / "bad.py").write_text("def f():\n    from erc_bench.runs.benchmark import run_benchmark\n")
+    (engine / "train" / "bad.py").write_text("from erc_bench import Tracker\n")
+    assert sorted(_contract_offenders(engine)) == [
+        "core/bad.py:2 imports erc_bench.runs.benchmark", "train/bad.py:1 imports erc_bench.tracking.tracker"]
+
+
+def ast_docstring(path: Path) -> str:
+    import ast
+
+    return ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
 
 
 def _engine_imports(path: Path) -> list[str]:
@@ -228,12 +273,12 @@ def test_the_import_ban_sees_every_form_of_import(tmp_path: Path) -> None:
         if TYPE_CHECKING:
             from erc_bench.core.cache import Cache
         def f():
-            import erc_bench.recipe.loop as loop
-            from erc_bench.report import tracker
+            import erc_bench.train.loop as loop
+            from erc_bench.tracking import tracker
             return importlib.import_module("erc_bench.cli.app")
     """), encoding="utf-8")
     assert [n.split(" ")[0] for n in _engine_imports(module)] == [
-        "erc_bench.core.cache", "erc_bench.recipe.loop", "erc_bench.report", "erc_bench.cli.app"]
+        "erc_bench.core.cache", "erc_bench.train.loop", "erc_bench.tracking", "erc_bench.cli.app"]
 
 
 def test_every_public_name_resolves() -> None:

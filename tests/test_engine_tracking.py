@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from erc_bench.report import leaderboard as lb
-from erc_bench.report.plots import confusion_png
-from erc_bench.report.tracker import Tracker
-from erc_bench.report.tracking import RUN_KIND_TAG, flatten
+from erc_bench.tracking.plots import confusion_png
+from erc_bench.tracking.tags import RUN_KIND_TAG, flatten
+from erc_bench.tracking.tracker import Tracker
 
 
 def _log_fake_benchmark(uri: str, system: str, scores: dict[int, float]) -> None:

@@ -13,8 +13,8 @@ torch = pytest.importorskip("torch")
 from erc_bench.core.cache import Cache  # noqa: E402
 from erc_bench.core.plugin_host import build  # noqa: E402
 from erc_bench.core.spec import StageTraining  # noqa: E402
-from erc_bench.recipe.frozen_text import NAMESPACE  # noqa: E402
-from erc_bench.recipe.stages import fine_tune_text  # noqa: E402
+from erc_bench.features.frozen_text import NAMESPACE  # noqa: E402
+from erc_bench.recipes.merits_l.stages import fine_tune_text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ddp_worker import TINY_ENCODER  # noqa: E402
@@ -64,8 +64,8 @@ def test_the_result_is_the_whole_classifier_and_its_features_are_what_it_compute
                                                                                     monkeypatch) -> None:
     """``predict`` rebuilds the full classifier from the saved weights: they must hold the encoder (untouched)
     and the selected head, and running that classifier must give the features Stage II was handed."""
-    from erc_bench.recipe.context import seed_everything
-    from erc_bench.recipe.stages import _build_classifier
+    from erc_bench.recipes.merits_l.stages import _build_classifier
+    from erc_bench.train.context import seed_everything
 
     data, texts = corpus
     result, _, _ = _run(corpus, Cache(tmp_path / "cache"), monkeypatch)

@@ -10,8 +10,8 @@ import pytest
 from test_recipe_end_to_end import SPEC, write_tiny_corpus
 
 from erc_bench.core.spec import load_spec
-from erc_bench.report.identity import dataset_identity, system_digest
-from erc_bench.report.run_log import resolved_spec
+from erc_bench.tracking.identity import dataset_identity, system_digest
+from erc_bench.tracking.run_log import resolved_spec
 
 
 def _spec(tmp_path: Path) -> Path:

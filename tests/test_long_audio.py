@@ -18,8 +18,8 @@ from erc_bench.core.audio import load_audio
 from erc_bench.core.audio_windows import audio_samples, iter_audio, load_audio_span
 from erc_bench.core.cache import Cache
 from erc_bench.core.interfaces import AudioSource, Utterance
-from erc_bench.recipe.long_audio import AudioPolicy, encode_sources
-from erc_bench.recipe.speech_inputs import embed_utterances
+from erc_bench.features.long_audio import AudioPolicy, encode_sources
+from erc_bench.features.speech import embed_utterances
 
 RATE = 16_000
 ROOT = Path(__file__).resolve().parents[1]

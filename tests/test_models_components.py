@@ -193,7 +193,7 @@ def test_conversation_roles_number_speakers_by_first_turn() -> None:
     """What a speaker-aware model reads: speakers numbered in order of first turn per conversation (renaming
     them consistently changes nothing), -1 where the corpus names none, and the corpus's positions."""
     from erc_bench import Conversation, Utterance
-    from erc_bench.recipe.conversations import conversation_collate, roles
+    from erc_bench.train.conversations import conversation_collate, roles
 
     def conversation(cid: str, speakers: list[str | None]) -> Conversation:
         return Conversation(cid, [Utterance(f"{cid}_{i}", cid, i, "", "a", speaker=s) for i, s in enumerate(speakers)])

@@ -14,8 +14,8 @@ from erc_bench.core.errors import DataError, UserError
 from erc_bench.core.hookspecs import hookimpl
 from erc_bench.core.interfaces import AudioSource, Conversation, DatasetSplits, Transcript, Utterance
 from erc_bench.core.spec import ComponentRef, PretrainSection
-from erc_bench.recipe.agreement import REFERENCE_AGREEMENT, compare_labels, run_label_agreement, valence_label
-from erc_bench.recipe.pretrain import estimate_labelling, run_pretrain
+from erc_bench.recipes.merits_l.agreement import REFERENCE_AGREEMENT, compare_labels, run_label_agreement, valence_label
+from erc_bench.recipes.merits_l.pretrain import estimate_labelling, run_pretrain
 
 SENTENCES = [  # (transcript, valence); VADER labels them positive / negative / neutral
     ("I love this wonderful day", 6.5), ("This is terrible and sad", 1.5), ("The train leaves at nine", 4.0),
@@ -208,7 +208,7 @@ def test_no_speech_transcripts_are_excluded_from_pretraining_and_counted(corpus,
 def test_the_label_store_follows_the_runs_cache_dir(corpus, tmp_path, monkeypatch) -> None:
     from llm_servers import LLMServer
 
-    from erc_bench.recipe.pretrain import collect_silver_labels
+    from erc_bench.recipes.merits_l.pretrain import collect_silver_labels
 
     monkeypatch.setenv("LOOPBACK_KEY", "sk-cache-dir-test-0000000000")
     with LLMServer() as server:

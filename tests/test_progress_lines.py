@@ -26,8 +26,8 @@ def _fit_script(sleep: float) -> str:
         from rich.console import Console
         from erc_bench.core.progress import progress_bar
         from erc_bench.core.spec import StageTraining
-        from erc_bench.recipe.context import StageContext
-        from erc_bench.recipe.loop import Batch, fit
+        from erc_bench.train.context import StageContext
+        from erc_bench.train.loop import Batch, fit
 
         def collate(items):
             time.sleep({sleep})
@@ -104,8 +104,8 @@ def test_fit_reports_batches_to_a_display_and_epochs_to_a_callback() -> None:
     """A rich-style display sees every batch (train, validation, final evaluation); a callback one record per
     epoch, as before."""
     from erc_bench.core.spec import StageTraining
-    from erc_bench.recipe.context import StageContext
-    from erc_bench.recipe.loop import Batch, fit
+    from erc_bench.train.context import StageContext
+    from erc_bench.train.loop import Batch, fit
 
     class Display:
         def __init__(self) -> None:

@@ -22,7 +22,7 @@ from erc_bench.core.errors import UserError
 from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import AudioSource, Utterance
 from erc_bench.core.plugin_host import build
-from erc_bench.recipe.speech_inputs import EMBEDDING_NAMESPACE, embed_utterances, transcribe_utterances
+from erc_bench.features.speech import EMBEDDING_NAMESPACE, embed_utterances, transcribe_utterances
 
 ray = pytest.importorskip("ray", reason='the Ray engine is the optional extra "erc-bench[ray]"')
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def execution() -> Iterator[ExecutionSection]:
     """Two raylets on this machine, each a 'node' with 1 CPU; the engine connects through its address."""
     from ray.cluster_utils import Cluster
 
-    from erc_bench.recipe.ray_pipeline import connect
+    from erc_bench.features.ray_pipeline import connect
 
     # The test machine is shared: Ray's memory monitor would kill our workers for other processes' memory use.
     # Worker death is tested on purpose below (SIGKILL), so the monitor is off for this cluster only.

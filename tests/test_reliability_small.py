@@ -12,8 +12,8 @@ import pytest
 
 from erc_bench.core.cache import Cache, CacheFull
 from erc_bench.core.csv_safe import SafeWriter, neutralise, restore
+from erc_bench.core.label_names import metric_labels, renamed_labels
 from erc_bench.core.printable import printable, shown
-from erc_bench.report.label_names import metric_labels, renamed_labels
 
 
 def test_disabled_pretraining_needs_no_corpus(tmp_path, cli) -> None:

@@ -21,7 +21,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))
 from test_recipe_end_to_end import SPEC, STAGES, write_tiny_corpus  # noqa: E402
 
-from erc_bench.report import tracking as names  # noqa: E402
+from erc_bench.tracking import tags as names  # noqa: E402
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -36,7 +36,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
     from erc_bench.cli.app import main
     from erc_bench.core.spec import load_spec
-    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.runs.benchmark import run_benchmark
 
     root = tmp_path_factory.mktemp("report")
     manifest = write_tiny_corpus(root)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from erc_bench.recipe.merits_l import BenchmarkOutcome, StageScore
-from erc_bench.report.results import results_table, summary_rows
+from erc_bench.runs.benchmark import BenchmarkOutcome, StageScore
+from erc_bench.runs.results import results_table, summary_rows
 
 
 def _scores(stage: str, n: int, wf1: float, ua: float) -> list[StageScore]:

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 
 def test_selection_score_rounds_to_the_precision() -> None:
-    from erc_bench.recipe.loop import SELECTION_PRECISION, selection_score
+    from erc_bench.train.loop import SELECTION_PRECISION, selection_score
 
     assert SELECTION_PRECISION == 1e-6
     a = 0.1 + 0.2 + 0.3  # 0.6000000000000001
@@ -28,8 +28,8 @@ def test_selection_score_rounds_to_the_precision() -> None:
 ])
 def test_fit_keeps_the_earlier_epoch_on_a_tie(monkeypatch, scores, chosen) -> None:
     from erc_bench.core.spec import StageTraining
-    from erc_bench.recipe import loop
-    from erc_bench.recipe.context import StageContext
+    from erc_bench.train import loop
+    from erc_bench.train.context import StageContext
 
     scripted = iter(scores)
     real = loop.classification_metrics

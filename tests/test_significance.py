@@ -65,7 +65,7 @@ def test_randomization_swaps_whole_conversations() -> None:
     is the share of them at least as extreme as the observed difference, enumerated here with the same metric."""
     from itertools import product
 
-    from erc_bench.report.metrics import weighted_f1
+    from erc_bench.core.metrics import weighted_f1
 
     observed = weighted_f1(GOLD, A) - weighted_f1(GOLD, B)
     extreme = 0

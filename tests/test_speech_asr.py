@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from erc_bench.core.cache import Cache
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import AudioSource, Utterance
-from erc_bench.recipe.speech_inputs import speech_problem_summary, transcribe_utterances
+from erc_bench.features.speech import speech_problem_summary, transcribe_utterances
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DEMO = Path(__file__).resolve().parents[1] / "plugins" / "erc_bench_datasets" / "demo_data"

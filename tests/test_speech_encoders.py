@@ -19,7 +19,7 @@ from erc_bench_speech.whisper_model import offline_base_parts
 from erc_bench.core.cache import Cache
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import AudioSource, Utterance
-from erc_bench.recipe.speech_inputs import embed_utterances
+from erc_bench.features.speech import embed_utterances
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 RATE = 16_000

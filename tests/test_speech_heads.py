@@ -48,7 +48,7 @@ def _toy_data() -> tuple[DatasetSplits, dict[str, np.ndarray]]:
 
 
 def test_stage1_uses_the_spec_head_and_its_optimiser_settings() -> None:
-    from erc_bench.recipe.stages import train_speech_stage1
+    from erc_bench.recipes.merits_l.stages import train_speech_stage1
 
     data, table = _toy_data()
     cfg = StageTraining(epochs=3, lr=1e-3, batch_size=4)
@@ -65,7 +65,7 @@ def test_predict_rebuilds_the_spec_head_from_its_cached_weights() -> None:
     trained with the care-authors head (the paper specs) loads its weights and gives the same features."""
     import torch
 
-    from erc_bench.recipe.stages import speech_stage1_model, train_speech_stage1
+    from erc_bench.recipes.merits_l.stages import speech_stage1_model, train_speech_stage1
 
     data, table = _toy_data()
     params = {"hidden": 32, "feature_dim": 8}
@@ -116,7 +116,7 @@ def test_stage1_settings_per_modality_are_what_trains_is_logged_and_keyed(tmp_pa
     spec = tmp_path / "tiny.toml"
     spec.write_text(spec.read_text() + "\n[training.stage1.speech]\nweight_decay = 0.0\nlr = 0.003\n")
     used.clear()
-    from erc_bench.recipe.merits_l import run_benchmark
+    from erc_bench.runs.benchmark import run_benchmark
 
     second = run_benchmark(load_spec(spec), tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
                            cache_dir=tmp_path / "cache", limit=3)

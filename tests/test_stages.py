@@ -16,8 +16,8 @@ from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, DatasetSplits, Utterance
 from erc_bench.core.plugin_host import PluginHost, build
 from erc_bench.core.spec import StageTraining
-from erc_bench.recipe import stages
-from erc_bench.recipe.stage_result import StageResult
+from erc_bench.recipes.merits_l import stages
+from erc_bench.train.stage_result import StageResult
 
 LABELS = ["negative", "neutral", "positive"]
 CFG = StageTraining(epochs=8, lr=1e-2, batch_size=8, weight_decay=0.01)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.metrics import confusion_matrix as sk_confusion
 
-from erc_bench.report.metrics import (
+from erc_bench.core.metrics import (
     accuracy,
     approximate_randomization,
     classification_metrics,

@@ -43,8 +43,8 @@ def corpus(meld: str | None) -> Any:
 def timed(data: Any, texts: dict[str, str], cfg: Any, frozen_as_features: bool, cache: Any) -> dict[str, Any]:
     """Seconds of one Stage I run, with the wall time at the end of each epoch (from the loop's listener)."""
     from erc_bench import build
-    from erc_bench.recipe.stages import train_text_stage1
-    from erc_bench.recipe.training_events import epoch_listener
+    from erc_bench.recipes.merits_l.stages import train_text_stage1
+    from erc_bench.train.events import epoch_listener
 
     encoder = build("text_encoder", "hf-text", {"model": MODEL, "pooling": "mean"})
     ends: list[float] = []

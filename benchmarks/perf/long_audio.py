@@ -3,7 +3,7 @@
 Each measurement runs in a fresh subprocess that imports the encoder, reads the clip and encodes it,
 and reports ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` (MiB); a 10-s clip is the baseline
 (imports, model), so "over baseline" is what the clip's length costs. ``new`` is the engine's path
-(``erc_bench.recipe.long_audio.encode_sources``: windows / only the span used); ``old`` decodes the
+(``erc_bench.features.long_audio.encode_sources``: windows / only the span used); ``old`` decodes the
 whole clip with ``load_audio`` and calls ``encode`` on it, as every run did before, with
 acoustic-stats as it was at ``--old-ref`` (read from git: the whole clip's frames in float64); it
 runs only up to ``--old-up-to`` seconds (old acoustic-stats needs some GB per 5 min), the rest is
@@ -36,7 +36,7 @@ if mode == "old" and len(sys.argv) > 4:  # acoustic-stats as it was before strea
     old = importlib.util.module_from_spec(spec); spec.loader.exec_module(old)
     encoder = old.AcousticStatsEncoder(old.AcousticStatsParams())
 if mode == "new":
-    from erc_bench.recipe.long_audio import encode_sources
+    from erc_bench.features.long_audio import encode_sources
     (index, vector), = list(encode_sources(encoder, [AudioSource(path)]))
 else:
     from erc_bench.core.audio import load_audio

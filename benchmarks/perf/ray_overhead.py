@@ -42,7 +42,7 @@ def main() -> None:
     from erc_bench.core.cache import Cache
     from erc_bench.core.execution import ExecutionSection
     from erc_bench.core.plugin_host import build
-    from erc_bench.recipe.speech_inputs import transcribe_utterances
+    from erc_bench.features.speech import transcribe_utterances
 
     data = build("dataset", "demo", {}).load()
     utterances = [u for split in data.splits for u in data.utterances(split)][:args.n]

@@ -82,9 +82,9 @@ def validate(spec: str = SpecArgument, overrides: list[str] | None = SetOption) 
 def _label_name_notes(loaded) -> None:  # noqa: ANN001 - a LoadedSpec
     """Datasets whose labels MLflow refuses in metric names: the names their per-class metrics will carry.
     A corpus that cannot be loaded here (not downloaded yet) is `run`'s to report, not validate's."""
+    from erc_bench.core.label_names import label_names_note, renamed_labels
     from erc_bench.core.plugin_host import build
     from erc_bench.core.printable import shown
-    from erc_bench.report.label_names import label_names_note, renamed_labels
 
     for i, entry in enumerate(loaded.spec.datasets):
         try:
@@ -110,10 +110,10 @@ def run(spec: str = SpecArgument,
                                                  "results table (ua, macro_f1, accuracy); repeatable.")) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
     from erc_bench.core.spec import load_spec, require_env
-    from erc_bench.recipe.merits_l import run_benchmark
     from erc_bench.report.leaderboard import METRICS
-    from erc_bench.report.results import results_table, write_results_json
-    from erc_bench.report.tracking_check import resolve_tracking_uri
+    from erc_bench.runs.benchmark import run_benchmark
+    from erc_bench.runs.results import results_table, write_results_json
+    from erc_bench.tracking.check import resolve_tracking_uri
 
     unknown = [m for m in metrics or [] if m not in METRICS]
     if unknown:
@@ -121,7 +121,7 @@ def run(spec: str = SpecArgument,
     loaded = load_spec(spec, overrides)
     require_env(loaded)
     tracking_uri = resolve_tracking_uri(tracking_uri, loaded.spec.tracking.uri)
-    from erc_bench.recipe import distributed
+    from erc_bench.train import distributed
 
     # Under a launcher every process runs the recipe; only the main one prints (and logs, and writes the cache).
     shown = console if distributed.is_main() else Console(quiet=True)
@@ -149,7 +149,7 @@ def leaderboard(experiment: str | None = typer.Option(None, help="Only this MLfl
 
     if fmt not in lb.FORMATS:
         raise UserError(f"--format: unknown format '{fmt}'; choose one of {', '.join(lb.FORMATS)}")
-    from erc_bench.report.tracking_check import resolve_tracking_uri
+    from erc_bench.tracking.check import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     rows = lb.build(uri, experiment, dataset, metric)

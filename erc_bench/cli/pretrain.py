@@ -31,7 +31,7 @@ def pretrain(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--set", h
 
     from erc_bench.core.cache import Cache
     from erc_bench.core.progress import progress_bar
-    from erc_bench.recipe.pretrain import estimate_labelling, run_pretrain
+    from erc_bench.recipes.merits_l.pretrain import estimate_labelling, run_pretrain
 
     console = Console()
     loaded = _pretrain_section(spec, set_)
@@ -72,7 +72,7 @@ def label_agreement(spec: str = SPEC_ARG, set_: list[str] = typer.Option([], "--
     from rich.table import Table
 
     from erc_bench.core.progress import progress_bar
-    from erc_bench.recipe.agreement import REFERENCE_AGREEMENT, run_label_agreement
+    from erc_bench.recipes.merits_l.agreement import REFERENCE_AGREEMENT, run_label_agreement
 
     console = Console()
     loaded = _pretrain_section(spec, set_)

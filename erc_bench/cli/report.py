@@ -15,7 +15,7 @@ def report(experiment: str | None = typer.Option(None, "--experiment", "-e",
     curves, data problems and the spec, in one HTML file that opens without a network."""
     from erc_bench.cli.console import console
     from erc_bench.report.html import write_report
-    from erc_bench.report.tracking_check import resolve_tracking_uri
+    from erc_bench.tracking.check import resolve_tracking_uri
 
     data = write_report(resolve_tracking_uri(tracking_uri), out, experiment)
     console.print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KiB): experiment '{data.experiment}', "

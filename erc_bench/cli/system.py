@@ -11,7 +11,7 @@ from rich.table import Table
 
 from erc_bench.cli.console import console
 from erc_bench.core.errors import UserError
-from erc_bench.report.tracking import PARENT_RUN_TAG, STAGE_TAG
+from erc_bench.tracking.tags import PARENT_RUN_TAG, STAGE_TAG
 
 
 def specs() -> None:
@@ -38,8 +38,8 @@ def predict(system_run: str = typer.Argument(..., help="A dataset-seed run id (f
     """Apply a trained system (its cached stage weights) to new audio and/or text, the way it was trained."""
     from erc_bench.core.cache import Cache
     from erc_bench.core.progress import progress_bar
-    from erc_bench.recipe.predict import predict as run_predict
-    from erc_bench.recipe.predict import read_inputs, write_predictions
+    from erc_bench.runs.predict import predict as run_predict
+    from erc_bench.runs.predict import read_inputs, write_predictions
 
     manifest = load_manifest(tracking_uri, system_run)
     conversations = read_inputs(input_path)
@@ -59,9 +59,9 @@ def load_manifest(tracking_uri: str | None, run: str) -> dict[str, Any]:
 
     from mlflow.tracking import MlflowClient
 
-    from erc_bench.recipe.predict import SYSTEM_ARTIFACT
     from erc_bench.report.compare import resolve_run_id
-    from erc_bench.report.tracking_check import resolve_tracking_uri
+    from erc_bench.runs.predict import SYSTEM_ARTIFACT
+    from erc_bench.tracking.check import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri)
@@ -87,7 +87,7 @@ def print_comparison(console: Any, side_a: str, side_b: str, stage: str | None, 
     from mlflow.tracking import MlflowClient
 
     from erc_bench.report.compare import compare_runs, compare_systems, is_system
-    from erc_bench.report.tracking_check import resolve_tracking_uri
+    from erc_bench.tracking.check import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri)
     client = MlflowClient(tracking_uri=uri)

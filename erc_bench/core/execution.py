@@ -2,7 +2,7 @@
 
 ``engine = "local"`` (the default) computes transcripts and speech embeddings in
 this process. ``engine = "ray"`` sends them to a Ray cluster as Ray Data
-pipelines (``erc_bench.recipe.ray_pipeline``); the driver still writes every result into
+pipelines (``erc_bench.features.ray_pipeline``); the driver still writes every result into
 the same content-addressed cache under the same keys, so the two engines are
 interchangeable and a run started on one resumes on the other.
 

@@ -240,12 +240,21 @@ class System(Component, Protocol):
         ...
 
 
+@runtime_checkable
 class StagedSystem(Protocol):
     """A system the engine runs as a staged recipe (MERITS-L: pre-training, Stages I-III, each cached and
-    logged as its own nested run) rather than through ``fit`` / ``predict``."""
+    logged as its own nested run) rather than through ``fit`` / ``predict``; ``run_benchmark`` and
+    ``predict`` recognise it by these two methods, never by its name."""
 
     def recipe(self, loaded: Any, console: Any) -> Any:
-        """The runner whose ``run(tracking_uri, cache_dir, limit)`` runs the spec ``loaded``."""
+        """The runner (a ``runs.benchmark.BenchmarkRun``) whose ``run(tracking_uri, cache_dir, limit)`` runs
+        the spec ``loaded``."""
+        ...
+
+    def predict_saved(self, manifest: dict[str, Any], conversations: list[Any], cache: Any,
+                      progress: Any = None) -> list[Any]:
+        """``erc-bench predict``: one dataset-seed run's system (its ``system.json`` ``manifest``) rebuilt
+        from the cache and applied to ``conversations``; a list of ``runs.predict.Prediction``."""
         ...
 
 

@@ -120,7 +120,7 @@ class DatasetEntry(_Strict):
     """One corpus of the benchmark. ``max_seconds`` / ``long_audio``: what speech features do with clips
     longer than ``max_seconds`` (``skip``: reported as ``long-audio`` and left out; ``crop``: the centre
     ``max_seconds``; ``chunk``: windows of ``max_seconds`` pooled); unset, each encoder's own handling,
-    in bounded memory either way (``erc_bench.recipe.long_audio``). A setting of the corpus, not of the
+    in bounded memory either way (``erc_bench.features.long_audio``). A setting of the corpus, not of the
     encoder: it answers "what is a clip of this corpus", and the same encoder serves every corpus."""
 
     plugin: str

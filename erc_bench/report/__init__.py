@@ -1,10 +1,5 @@
-"""Everything a run reports, below the recipe (which logs through it) and above the kernel.
-
-``tracking`` (the only module that spells MLflow tag, run-kind and metric names),
-``run_log`` (what a benchmark writes to MLflow: notes, headline, plots, summary),
-``plots`` (the figures, shared by MLflow and the HTML report), ``collect`` and
-``html`` (``erc-bench report``), ``results`` (the table ``erc-bench run``
-prints), ``leaderboard``, ``compare`` (paired significance tests between logged
-runs), ``metrics`` (weighted F1 and friends, named exactly) and ``datainfo``
-(what a dataset plugin delivers).
+"""What reads runs back: the leaderboard (with its intervals and significance, ``leaderboard_stats``,
+``significance``), ``compare`` (paired tests between logged runs), ``collect`` and ``html`` (``erc-bench
+report``) and ``datainfo`` (what a dataset plugin delivers). Imports ``core`` and ``tracking``; nothing here
+trains.
 """

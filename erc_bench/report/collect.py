@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from erc_bench.core.errors import UserError
-from erc_bench.report import tracking as names
-from erc_bench.report.leaderboard import STAGE_ORDER
-from erc_bench.report.run_log import read_json_artifact
+from erc_bench.tracking import tags as names
+from erc_bench.tracking.run_log import read_json_artifact
+from erc_bench.tracking.tags import STAGE_ORDER
 
 
 @dataclass

@@ -22,8 +22,14 @@ from typing import Any
 
 from erc_bench.core.csv_safe import restore
 from erc_bench.core.errors import UserError
-from erc_bench.report.leaderboard import STAGE_ORDER
-from erc_bench.report.tracking import DATASET_TAG, PARENT_RUN_TAG, SEED_TAG, STAGE_TAG, finished_seed_runs_filter
+from erc_bench.tracking.tags import (
+    DATASET_TAG,
+    PARENT_RUN_TAG,
+    SEED_TAG,
+    STAGE_ORDER,
+    STAGE_TAG,
+    finished_seed_runs_filter,
+)
 
 
 @dataclass
@@ -171,7 +177,7 @@ def compare_systems(uri: str, system_a: str, system_b: str, split: str = "test",
     """Paired cluster bootstrap of two systems over every seed both ran, on the same utterances."""
     from mlflow.tracking import MlflowClient
 
-    from erc_bench.report.metrics import weighted_f1
+    from erc_bench.core.metrics import weighted_f1
     from erc_bench.report.significance import paired_cluster_bootstrap
 
     client = MlflowClient(tracking_uri=uri)

@@ -161,8 +161,8 @@ def render_report(report: DatasetReport, console: Any = None, max_problems: int 
     from rich.console import Console
     from rich.table import Table
 
+    from erc_bench.core.label_names import label_names_note, renamed_labels
     from erc_bench.core.printable import printable, shown
-    from erc_bench.report.label_names import label_names_note, renamed_labels
 
     console = console or Console()
     splits = Table(title=f"dataset '{report.name}' - {report.total_utterances} utterances")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from erc_bench import __version__
-from erc_bench.report import plots
+from erc_bench.core.label_names import metric_labels, renamed_labels
 from erc_bench.report.collect import ReportData, SeedView, collect
-from erc_bench.report.label_names import metric_labels, renamed_labels
+from erc_bench.tracking import plots
 
 SECTIONS = [("leaderboard", "Leaderboard"), ("significance", "Pairwise significance"),
             ("results", "Results per stage and seed"),

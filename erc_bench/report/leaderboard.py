@@ -14,35 +14,27 @@ from __future__ import annotations
 
 import io
 import json
-import statistics
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.errors import UserError
-from erc_bench.report.tracking import (
+from erc_bench.core.metrics import METRICS, mean_std
+from erc_bench.tracking.tags import (
     DATASET_KEY_TAG,
     DATASET_LABEL_TAG,
     DATASET_TAG,
     SEED_TAG,
     SPEAKER_IDENTITY_TAG,
+    STAGE_ORDER,
     SYSTEM_DIGEST_TAG,
     SYSTEM_TAG,
     finished_seed_runs_filter,
 )
 
-STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
-               "final"]
 FORMATS = ("table", "csv", "json", "markdown")
-METRICS = {"weighted_f1": "WF1", "accuracy": "accuracy (WA)", "ua": "UA", "macro_f1": "macro F1",
-           "micro_f1_excl_majority": "micro F1 excl. majority class"}  # the last only where a corpus sets one
 SHORT_DIGEST = 8
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation over seeds (0 for a single seed)."""
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
 @dataclass

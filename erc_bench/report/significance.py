@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from erc_bench.report.metrics import Comparison, _encode, _label_set, _weighted_f1_from_cm
+from erc_bench.core.metrics import Comparison, _encode, _label_set, _weighted_f1_from_cm
 
 _CHUNK = 256  # replicates evaluated at once: bounds memory to chunk x utterances
 

@@ -20,7 +20,7 @@ from pathlib import PurePath
 from typing import Any
 
 from erc_bench.core.cache import canonical_json, digest_text
-from erc_bench.report.tracking import DATASET_KEY_TAG, DATASET_LABEL_TAG, SYSTEM_DIGEST_TAG
+from erc_bench.tracking.tags import DATASET_KEY_TAG, DATASET_LABEL_TAG, SYSTEM_DIGEST_TAG
 
 DIGEST_CHARS = 12
 _NOT_SYSTEM_BENCHMARK_KEYS = ("name", "description", "seeds", "device")

@@ -1,6 +1,6 @@
 """The engine's own system, registered through the same entry-point group and hook as every plugin.
 
-``merits-l`` is MERITS-L's staged recipe (``merits_l.MeritsL``): the system a spec
+``merits-l`` is MERITS-L's staged recipe (``recipe.MeritsL``): the system a spec
 runs when it names no ``[system]``, configured by its ``[model]``, ``[training]``
 and ``[pretrain]`` sections, so it has no params of its own. Importing this module
 is cheap: the recipe is imported when a run starts.
@@ -26,9 +26,15 @@ class MeritsLSystem:
         self.params = params
 
     def recipe(self, loaded: Any, console: Any) -> Any:
-        from erc_bench.recipe.merits_l import MeritsL
+        from erc_bench.recipes.merits_l.recipe import MeritsL
 
         return MeritsL(loaded, console)
+
+    def predict_saved(self, manifest: dict[str, Any], conversations: list[Any], cache: Any,
+                      progress: Any = None) -> list[Any]:
+        from erc_bench.recipes.merits_l.predict import predict_staged
+
+        return predict_staged(manifest, conversations, cache, progress)
 
 
 @hookimpl

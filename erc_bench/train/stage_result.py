@@ -38,7 +38,7 @@ class StageResult:
     ``confusion[split]``: counts, rows gold / columns predicted, in ``labels`` order.
     ``features``: utterance id -> this stage's output feature, for every scored utterance of every split.
     ``history``: one record per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``val_weighted_f1``, ``val_accuracy``
-    (logged to MLflow as ``epoch/train/loss`` etc.: see ``erc_bench.report.run_log``).
+    (logged to MLflow as ``epoch/train/loss`` etc.: see ``erc_bench.tracking.run_log``).
     ``best_epoch``: 1-based epoch whose weights were selected (by validation weighted F1 only).
     ``missing[split]``: ids left out because an input feature (text, audio embedding) was missing.
     ``unlabelled[split]``: count of utterances left out because they carry no label.

@@ -7,7 +7,7 @@ Stage II  ``train_context_stage2`` one modality's Stage I features, per conversa
 Stage III ``train_fusion_stage3`` text and speech Stage II features -> fused logits.
 Fig. 4    ``train_joint``         Stage II (both modalities) and III trained end to end on Stage I features.
 
-Shared contract (see ``erc_bench.recipe.loop.fit``): each trainer makes one
+Shared contract (see ``erc_bench.train.loop.fit``): each trainer makes one
 ``StageContext`` (device resolved once) and seeds every generator from ``seed``
 before it builds its model; AdamW + cross-entropy with ``cfg`` (``StageTraining``); the epoch is
 selected by validation weighted F1 only and test is evaluated once, after
@@ -39,8 +39,8 @@ from erc_bench.core.capabilities import (
 )
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS, DatasetSplits
-from erc_bench.recipe.context import StageContext
-from erc_bench.recipe.stage_result import StageResult
+from erc_bench.train.context import StageContext
+from erc_bench.train.stage_result import StageResult
 
 __all__ = ["StageResult", "fine_tune_text", "train_context_stage2", "train_fusion_stage3", "train_joint",
            "train_speech_stage1", "train_text_stage1"]
@@ -51,9 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from erc_bench.core.interfaces import ContextModel, FusionHead, TextEncoder
     from erc_bench.core.spec import StageTraining
-    from erc_bench.recipe.loop import Shuffle
+    from erc_bench.train.loop import Shuffle
 
-from erc_bench.recipe.conversations import Item, conversation_collate, roles
+from erc_bench.train.conversations import Item, conversation_collate, roles
 
 
 def _select(data: DatasetSplits, available: Callable[[str], bool]
@@ -138,7 +138,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
     """
     import torch
 
-    from erc_bench.recipe.loop import Batch, fit
+    from erc_bench.train.loop import Batch, fit
 
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
@@ -151,7 +151,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
         model.train_top_layers(cfg.train_layers)
     items = _flatten(conversations)
     if cfg.train_layers == 0 and frozen_as_features and isinstance(model, FrozenEncoderSplit):
-        from erc_bench.recipe.frozen_text import frozen_encodings
+        from erc_bench.features.frozen_text import frozen_encodings
 
         table = frozen_encodings(model, encoder, texts, [uid for split in items.values() for uid, _ in split],
                                  cache, progress)
@@ -193,7 +193,7 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     import numpy as np
     import torch
 
-    from erc_bench.recipe.loop import fit
+    from erc_bench.train.loop import fit
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
     table, shape = _feature_table(f"{stage} embeddings", embeddings)
@@ -220,7 +220,7 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
                          stage: str = "stage2", modality: str = "text") -> StageResult:
     """Train ``context_model.build(D, C)`` over conversations of frozen Stage I features (batch = conversations,
     a ``ConversationBatch`` holding ``modality``'s features, the speakers and positions)."""
-    from erc_bench.recipe.loop import fit
+    from erc_bench.train.loop import fit
 
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
@@ -238,7 +238,7 @@ def _table_collate(table: Mapping[str, Any], device: Any) -> Callable[[list[Item
     import numpy as np
     import torch
 
-    from erc_bench.recipe.loop import Batch
+    from erc_bench.train.loop import Batch
 
     def collate(items: list[Item]) -> Batch:
         x = torch.from_numpy(np.stack([table[uid] for uid, _ in items])).to(device)
@@ -268,7 +268,7 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
 
     An utterance needs both features; one missing either is listed in ``missing``.
     """
-    from erc_bench.recipe.loop import fit
+    from erc_bench.train.loop import fit
 
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
@@ -284,7 +284,7 @@ def speech_stage1_model(head: Any, layers: int | None, width: int, num_labels: i
                         hidden_dim: int = 256, dropout: float = 0.2) -> Any:
     """The Stage I speech network: the spec's ``speech_head`` component, else the engine's ``SpeechHead``.
     Training and ``predict`` (which rebuilds it from cached weights) both build it here."""
-    from erc_bench.recipe.stage_modules import SpeechHead
+    from erc_bench.recipes.merits_l.modules import SpeechHead
 
     if head is None:
         return SpeechHead(layers, width, num_labels, hidden_dim, dropout, mean, std)
@@ -295,8 +295,8 @@ def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_featu
                 speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                 device: str = "auto", progress: Any = None, stage: str = "joint-fusion") -> StageResult:
     """Paper Fig. 4 baseline: two Stage II context models + Stage III fusion, one loss, end to end."""
-    from erc_bench.recipe.loop import fit
-    from erc_bench.recipe.stage_modules import JointModel
+    from erc_bench.recipes.merits_l.modules import JointModel
+    from erc_bench.train.loop import fit
 
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device

@@ -19,12 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from erc_bench.core.interfaces import Problem
+from erc_bench.core.metrics import METRICS, mean_std
 from erc_bench.core.printable import shown
-from erc_bench.report.leaderboard import METRICS, STAGE_ORDER, mean_std
-from erc_bench.report.tracking import SPEAKER_IDENTITY_TAG, SPEAKERS_TAG
+from erc_bench.tracking.tags import SPEAKER_IDENTITY_TAG, SPEAKERS_TAG, STAGE_ORDER
 
 if TYPE_CHECKING:
-    from erc_bench.recipe.merits_l import BenchmarkOutcome
+    from erc_bench.runs.benchmark import BenchmarkOutcome
 
 STAGE_TITLES = {
     "stage1-speech": "Audio (Stage I)",

@@ -13,7 +13,7 @@ The recipe calls ``transcribe_utterances`` and ``embed_utterances``. Both:
   / zero-length file, detail = the path and reason) and ``long-audio`` (over the
   corpus's ``max_seconds`` with ``long_audio = "skip"``); those utterances are
   absent from the returned dict, never silently;
-* keep memory bounded for any clip length (``erc_bench.recipe.long_audio``): a long
+* keep memory bounded for any clip length (``erc_bench.features.long_audio``): a long
   clip is decoded in windows or only the span its encoder uses, and the corpus's
   ``AudioPolicy`` (crop / skip / chunk over ``max_seconds``) applies.
 
@@ -38,7 +38,7 @@ from erc_bench.core.execution import ExecutionSection
 from erc_bench.core.interfaces import ASR, Problem, SpeechEncoder, Transcript, Utterance
 from erc_bench.core.plugin_host import identity_of
 from erc_bench.core.progress import as_callback
-from erc_bench.recipe.long_audio import (
+from erc_bench.features.long_audio import (
     LONG_AUDIO,
     NO_POLICY,
     AudioPolicy,
@@ -134,7 +134,7 @@ def _run(utterances: Sequence[Utterance], cache: Cache, component: Any, namespac
     # Same chunks on either engine, so the same batches reach the model and the outputs agree.
     chunks = [pending[start:start + size] for start in range(0, total, size)]
     if execution is not None and execution.engine == "ray":
-        from erc_bench.recipe.ray_pipeline import stream_chunks
+        from erc_bench.features.ray_pipeline import stream_chunks
 
         kind = "asr" if namespace == TRANSCRIPT_NAMESPACE else "speech_encoder"
         stream = stream_chunks(kind, component, chunks, execution, observe, policy)

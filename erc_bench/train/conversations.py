@@ -18,7 +18,7 @@ from erc_bench.core.interfaces import Conversation, ConversationBatch
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
 
-    from erc_bench.recipe.loop import Batch
+    from erc_bench.train.loop import Batch
 
 Item = tuple[str, int]  # (utterance id, label index)
 UNKNOWN_SPEAKER = -1
@@ -44,7 +44,7 @@ def conversation_collate(tables: Mapping[str, Mapping[str, np.ndarray]],
     import numpy as np
     import torch
 
-    from erc_bench.recipe.loop import Batch
+    from erc_bench.train.loop import Batch
 
     def collate(conversations: list[list[Item]]) -> Batch:
         steps = max(len(c) for c in conversations)

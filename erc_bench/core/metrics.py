@@ -15,13 +15,14 @@ permutation p-value (swap the two systems' predictions per utterance at random).
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from erc_bench.report.label_names import metric_labels
+from erc_bench.core.label_names import metric_labels
 
 _CHUNK = 256  # bootstrap replicates evaluated at once (bounds memory: chunk x n items)
 
@@ -230,3 +231,12 @@ def approximate_randomization(gold: Sequence[Any], pred_a: Sequence[Any], pred_b
     boot = paired_bootstrap(gold, pred_a, pred_b, n=n, seed=seed, labels=labels)
     return Comparison(delta, boot.ci_low, boot.ci_high, (extreme + 1) / (n + 1), m, n, "approximate-randomization")
 
+
+# The metrics tables may show, and their display names.
+METRICS = {"weighted_f1": "WF1", "accuracy": "accuracy (WA)", "ua": "UA", "macro_f1": "macro F1",
+           "micro_f1_excl_majority": "micro F1 excl. majority class"}  # the last only where a corpus sets one
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation over seeds (0 for a single seed)."""
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)

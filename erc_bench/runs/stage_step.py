@@ -17,14 +17,14 @@ from typing import Any
 from erc_bench.core.cache import Cache
 from erc_bench.core.csv_safe import SafeWriter
 from erc_bench.core.spec import StageTraining
-from erc_bench.recipe import distributed
-from erc_bench.recipe.context import StageContext
-from erc_bench.recipe.inputs import digest_dataset
-from erc_bench.recipe.stage_result import StageResult
-from erc_bench.recipe.training_events import epoch_listener
-from erc_bench.report import run_log
-from erc_bench.report.tracker import Tracker
-from erc_bench.report.tracking import CACHED_TAG, STAGE_TAG
+from erc_bench.features.inputs import digest_dataset
+from erc_bench.tracking import run_log
+from erc_bench.tracking.tags import CACHED_TAG, STAGE_TAG
+from erc_bench.tracking.tracker import Tracker
+from erc_bench.train import distributed
+from erc_bench.train.context import StageContext
+from erc_bench.train.events import epoch_listener
+from erc_bench.train.stage_result import StageResult
 
 STAGE_KEY_FORMAT = 3
 """Bumped when what goes into a stage key changes. 3: each component's code (distribution, version, sources' digest

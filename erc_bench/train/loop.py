@@ -27,14 +27,14 @@ from torch import nn
 
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS
-from erc_bench.recipe import distributed
-from erc_bench.recipe.optimisation import EarlyStop, UpdatePlan
-from erc_bench.recipe.stage_result import StageResult
-from erc_bench.recipe.training_events import publish_epoch
-from erc_bench.report.metrics import classification_metrics, confusion_matrix
+from erc_bench.core.metrics import classification_metrics, confusion_matrix
+from erc_bench.train import distributed
+from erc_bench.train.events import publish_epoch
+from erc_bench.train.optimisation import EarlyStop, UpdatePlan
+from erc_bench.train.stage_result import StageResult
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from erc_bench.recipe.context import StageContext
+    from erc_bench.train.context import StageContext
 
 SELECTION_PRECISION = 1e-6
 """Validation scores closer than this select as equal (``selection_score``)."""

@@ -107,7 +107,7 @@ class ChunkWorker:
     def _run_chunk(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Decode and compute a chunk as the local engine does (``long_audio``: bounded memory, the policy)."""
         from erc_bench.core.audio import AudioError
-        from erc_bench.recipe.long_audio import AudioPolicy, LongAudioSkipped, encode_sources, transcribe_sources
+        from erc_bench.features.long_audio import AudioPolicy, LongAudioSkipped, encode_sources, transcribe_sources
 
         rows, sources, kept = [], [], []
         for item in items:

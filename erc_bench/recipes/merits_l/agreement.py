@@ -79,7 +79,7 @@ def compare_labels(oracle: list[str], predicted: list[str], labels: tuple[str, .
 def run_label_agreement(section: PretrainSection, cache: Cache | None = None, progress: Any = None
                         ) -> AgreementResult:
     """Transcribe and label the pre-training corpus (both cached), then compare with its valence."""
-    from erc_bench.recipe.pretrain import collect_silver_labels
+    from erc_bench.recipes.merits_l.pretrain import collect_silver_labels
 
     silver = collect_silver_labels(section, cache or Cache(), progress)
     oracle, predicted = [], []

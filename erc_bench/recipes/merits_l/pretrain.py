@@ -48,7 +48,7 @@ from erc_bench.core.interfaces import (
 from erc_bench.core.plugin_host import build, identity_of
 from erc_bench.core.progress import as_callback
 from erc_bench.core.spec import ComponentRef, PretrainSection
-from erc_bench.report.tracking import (
+from erc_bench.tracking.tags import (
     PRETRAIN_SUMMARY_ARTIFACT,
     epoch_metric_name,
     metric_name,
@@ -131,7 +131,7 @@ def _corpus_digest(utterances: list[Utterance]) -> str:
 def collect_silver_labels(section: PretrainSection, cache: Cache, progress: Any = None,
                           label: bool = True, execution: ExecutionSection | None = None) -> SilverLabels:
     """Load the corpus, transcribe it (cached) and label the transcripts (cached by the labeller)."""
-    from erc_bench.recipe.speech_inputs import transcribe_utterances
+    from erc_bench.features.speech import transcribe_utterances
 
     utterances, problems = corpus_utterances(section)
     asr = build("asr", section.asr.plugin, section.asr.params)
@@ -209,8 +209,8 @@ def fine_tune(encoder: Any, data: list[tuple[str, str]], section: PretrainSectio
     selection by accuracy: the settings pre-training has always had, so its checkpoints stay the same.
     """
     from erc_bench.core.spec import StageTraining
-    from erc_bench.recipe.stages import fine_tune_text
-    from erc_bench.recipe.training_events import epoch_listener
+    from erc_bench.recipes.merits_l.stages import fine_tune_text
+    from erc_bench.train.events import epoch_listener
 
     corpus, texts = silver_corpus(data, section.seed, section.val_fraction)
     settings = StageTraining(epochs=section.epochs, lr=section.lr, batch_size=section.batch_size,

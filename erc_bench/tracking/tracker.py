@@ -17,7 +17,7 @@ from typing import Any
 from erc_bench.core.errors import UserError
 from erc_bench.core.secrets import redact_secrets
 from erc_bench.core.spec_checks import check_tracking_uri
-from erc_bench.report.tracking import NOTE_TAG, TRACKING_ENV, default_tracking_uri, flatten
+from erc_bench.tracking.tags import NOTE_TAG, TRACKING_ENV, default_tracking_uri, flatten
 
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
@@ -56,7 +56,7 @@ class Tracker:
 
         self.mlflow = mlflow
         self.unreachable: str | None = None
-        from erc_bench.report.tracking_store import default_artifact_location, get_or_create_experiment
+        from erc_bench.tracking.store import default_artifact_location, get_or_create_experiment
 
         self.experiment_id = self._call(get_or_create_experiment, mlflow, self.uri, experiment,
                                         default_artifact_location(self.uri, TRACKING_ENV))

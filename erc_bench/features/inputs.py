@@ -51,8 +51,8 @@ class Inputs:
 
 def prepare_inputs(spec: Spec, entry: DatasetEntry, data: DatasetSplits, cache: Cache, progress: Progress) -> Inputs:
     """Texts (reference or ASR) and frozen speech embeddings; both cached by content."""
-    from erc_bench.recipe.long_audio import AudioPolicy
-    from erc_bench.recipe.speech_inputs import embed_utterances, transcribe_utterances
+    from erc_bench.features.long_audio import AudioPolicy
+    from erc_bench.features.speech import embed_utterances, transcribe_utterances
 
     utterances = [u for split in data.splits for u in data.utterances(split)]
     inputs = Inputs(texts={u.id: u.text for u in utterances})

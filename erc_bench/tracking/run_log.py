@@ -4,7 +4,7 @@ The experiment opens as a training experiment with the spec's description; each
 dataset-seed run gets a note (per-stage scores, where its predictions are), a
 headline metric and the resolved spec; each stage run its curves, scores, plots
 and predictions; one summary run per benchmark the mean ± std over seeds. The
-names themselves are spelled in ``erc_bench.report.tracking`` only.
+names themselves are spelled in ``erc_bench.tracking.tags`` only.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from erc_bench.report import plots
-from erc_bench.report.label_names import metric_labels
-from erc_bench.report.tracking import (
+from erc_bench.core.label_names import metric_labels
+from erc_bench.tracking import plots
+from erc_bench.tracking.tags import (
     CONFUSION_ARTIFACT,
     DATASET_CARD_ARTIFACT,
     DATASET_CITATION_TAG,
@@ -47,7 +47,7 @@ Render = Callable[[str, Callable[[], bytes]], bytes]
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench.core.cards import DatasetCard
     from erc_bench.core.spec import LoadedSpec
-    from erc_bench.report.tracker import Tracker
+    from erc_bench.tracking.tracker import Tracker
 
 
 

@@ -27,7 +27,7 @@ _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mssql": 1433}
 def resolve_tracking_uri(*candidates: str | None) -> str:
     """The first URI given (command line, then spec), else the default store, checked before any work:
     every command that reads or writes MLflow goes through here."""
-    from erc_bench.report.tracking import default_tracking_uri
+    from erc_bench.tracking.tags import default_tracking_uri
 
     uri = next((c for c in candidates if c), None) or default_tracking_uri()
     check_tracking_uri(uri)

@@ -171,3 +171,8 @@ def environment_tags(device: str) -> dict[str, str]:
     except Exception:  # noqa: BLE001 - torch missing only matters to the runs that need it
         pass
     return tags
+
+
+# The stages in the order tables list them (Stage I before II, speech before text, fusion last).
+STAGE_ORDER = ["stage1-speech", "stage2-speech", "stage1-text", "stage2-text", "stage3-fusion", "joint-fusion",
+               "final"]

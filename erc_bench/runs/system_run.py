@@ -22,26 +22,25 @@ from typing import Any
 from erc_bench.core.capabilities import Persistent
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, DatasetSplits, SystemContext
+from erc_bench.core.metrics import classification_metrics, confusion_matrix
 from erc_bench.core.plugin_host import identity_of
 from erc_bench.core.progress import progress_bar
-from erc_bench.recipe.context import StageContext, seed_everything
-from erc_bench.recipe.merits_l import BenchmarkOutcome, MeritsL
-from erc_bench.recipe.stage_result import StageResult
-from erc_bench.recipe.stage_step import SeedRun
-from erc_bench.report.metrics import classification_metrics, confusion_matrix
-from erc_bench.report.results import report_problems
+from erc_bench.runs.benchmark import BenchmarkOutcome, BenchmarkRun
+from erc_bench.runs.results import report_problems
+from erc_bench.runs.stage_step import SeedRun
+from erc_bench.train.context import StageContext, seed_everything
+from erc_bench.train.stage_result import StageResult
 
 SYSTEM_STAGE = "system"
 STATE_NAMESPACE = "systems"
 SCORED_SPLITS = ("validation", "test")
 
 
-class SystemRun(MeritsL):
+class SystemRun(BenchmarkRun):
     """``run`` for a spec whose ``[system]`` is a whole system (see the module docstring)."""
 
     def run(self, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
             limit: int | None = None) -> BenchmarkOutcome:
-        started = time.perf_counter()
         corpora = self.setup(tracking_uri, cache_dir, limit)
         self.system = self.loaded.build("system")
         with progress_bar(self.console) as self.progress:
@@ -54,7 +53,6 @@ class SystemRun(MeritsL):
                                   functools.partial(self.fit_and_score, run=run))
                         self.log_seed(run, entry, None)
             self.log()
-        self.outcome.seconds = time.perf_counter() - started
         return self.outcome
 
     def fit_and_score(self, ctx: StageContext, run: SeedRun) -> StageResult:

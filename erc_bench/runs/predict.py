@@ -92,31 +92,26 @@ def _folder_conversations(folder: Path) -> list[Conversation]:
 
 def predict(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache,
             progress: Any = None) -> list[Prediction]:
-    """Run ``conversations`` through the system described by ``manifest`` (see the module docstring)."""
-    from erc_bench.core.spec import STAGED_SYSTEM, Spec
-    from erc_bench.recipe.predict_stages import SystemRunner
+    """Run ``conversations`` through the system described by ``manifest``: a ``StagedSystem`` rebuilds its
+    stages itself (MERITS-L: ``recipes/merits_l/predict.py``), any other system is reloaded and asked."""
+    from erc_bench.core.interfaces import StagedSystem
+    from erc_bench.core.plugin_host import build
+    from erc_bench.core.spec import STAGED_SYSTEM
 
     if manifest.get("format") != _FORMAT:
         raise UserError("this run's system.json was written by another erc-bench version; re-run the benchmark")
-    spec = Spec(**manifest["spec"])
-    if spec.system is not None and spec.system.plugin != STAGED_SYSTEM:
-        return _predict_with_system(manifest, conversations, cache)
-    runner = SystemRunner(spec, manifest, cache, progress)
-    utterances = [u for c in conversations for u in c.utterances]
-    texts = runner.texts(utterances)
-    speech = runner.speech(utterances)
-    outputs = runner.run(conversations, texts, speech)
-    labels = manifest["labels"]
-    final = outputs.final_stage
-    return [Prediction(u, texts.get(u.id), {s: labels[int(p[u.id].argmax())] for s, p in outputs.logits.items()
-                                            if u.id in p}, final,
-                       outputs.probabilities(u.id)) for u in utterances if u.id in outputs.logits[final]]
+    ref = manifest["spec"].get("system") or {"plugin": STAGED_SYSTEM}
+    system = build("system", ref["plugin"], ref.get("params", {}), slot="system")
+    if isinstance(system, StagedSystem):
+        predictions: list[Prediction] = system.predict_saved(manifest, conversations, cache, progress)
+        return predictions
+    return _predict_with_system(manifest, conversations, cache)
 
 
 def _predict_with_system(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache
                          ) -> list[Prediction]:
     """A whole system's answers (its labels; probability 1 for the label it names, as it gives no others)."""
-    from erc_bench.recipe.system_run import SYSTEM_STAGE, load_system, system_context
+    from erc_bench.runs.system_run import SYSTEM_STAGE, load_system, system_context
 
     system = load_system(manifest, cache)
     answers = system.predict(conversations, system_context(manifest, cache, system))

@@ -22,9 +22,9 @@ from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, Utterance
 from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import Spec
-from erc_bench.recipe.loop import Batch, run_batch
-from erc_bench.recipe.stage_result import StageResult
-from erc_bench.recipe.stages import _width
+from erc_bench.recipes.merits_l.stages import _width
+from erc_bench.train.loop import Batch, run_batch
+from erc_bench.train.stage_result import StageResult
 
 _FINAL_ORDER = ("stage3-fusion", "joint-fusion", "stage2-text", "stage2-speech", "stage1-text", "stage1-speech")
 _BATCH = 16
@@ -55,7 +55,7 @@ class SystemRunner:
     # ---------------------------------------------------------------- inputs
     def texts(self, utterances: Sequence[Utterance]) -> dict[str, str]:
         """Reference text, or the system's ASR where it was trained on transcripts or no text was given."""
-        from erc_bench.recipe.speech_inputs import transcribe_utterances
+        from erc_bench.features.speech import transcribe_utterances
 
         if "text" not in self.spec.model.modalities:
             return {}
@@ -73,7 +73,7 @@ class SystemRunner:
         return texts
 
     def speech(self, utterances: Sequence[Utterance]) -> dict[str, Any]:
-        from erc_bench.recipe.speech_inputs import embed_utterances
+        from erc_bench.features.speech import embed_utterances
 
         if "speech" not in self.spec.model.modalities:
             return {}
@@ -108,7 +108,7 @@ class SystemRunner:
         return out
 
     def _stage1_text(self, conversations: list[Conversation], texts: dict[str, str], out: Outputs) -> None:
-        from erc_bench.recipe.stages import _build_classifier
+        from erc_bench.recipes.merits_l.stages import _build_classifier
 
         ref = self.manifest["text_encoder"]
         encoder = build("text_encoder", ref["plugin"], ref["params"])
@@ -120,7 +120,7 @@ class SystemRunner:
         self._forward("stage1-text", model, batches, out)
 
     def _stage1_speech(self, conversations: list[Conversation], speech: dict[str, Any], out: Outputs) -> None:
-        from erc_bench.recipe.stages import speech_stage1_model
+        from erc_bench.recipes.merits_l.stages import speech_stage1_model
 
         state = self._weights("stage1-speech")
         mean = state["input_mean"]  # every Stage I speech network keeps its input statistics as buffers
@@ -151,7 +151,7 @@ class SystemRunner:
         text, speech = out.features[f"{level}-text"], out.features[f"{level}-speech"]
         fusion = build("fusion_head", spec.fusion_head.plugin, spec.fusion_head.params)
         if joint:
-            from erc_bench.recipe.stage_modules import JointModel
+            from erc_bench.recipes.merits_l.modules import JointModel
 
             context = build("context_model", spec.context_model.plugin, spec.context_model.params)
             text_context = context.build(_width(text), len(self.labels))
@@ -168,7 +168,7 @@ class SystemRunner:
     def _sequences(self, conversations: list[Conversation], tables: dict[str, dict[str, np.ndarray]]) -> list[Batch]:
         """Whole conversations (utterances that have every feature, in order) as padded ``ConversationBatch``es,
         through the collate training used."""
-        from erc_bench.recipe.conversations import conversation_collate, roles
+        from erc_bench.train.conversations import conversation_collate, roles
 
         collate = conversation_collate(tables, roles(conversations), self.device)
         items = [[(u.id, 0) for u in sorted(c.utterances, key=lambda u: u.position)
@@ -186,3 +186,20 @@ class SystemRunner:
                     logits[uid] = batch_logits[n].float().cpu().numpy()
                     features[uid] = batch_features[n].float().cpu().numpy()
 
+
+
+def predict_staged(manifest: dict[str, Any], conversations: list[Conversation], cache: Cache,
+                   progress: Any = None) -> list[Any]:
+    """``erc-bench predict`` for a MERITS-L run: every stage rebuilt and its selected weights loaded."""
+    from erc_bench.runs.predict import Prediction
+
+    runner = SystemRunner(Spec(**manifest["spec"]), manifest, cache, progress)
+    utterances = [u for c in conversations for u in c.utterances]
+    texts = runner.texts(utterances)
+    speech = runner.speech(utterances)
+    outputs = runner.run(conversations, texts, speech)
+    labels = manifest["labels"]
+    final = outputs.final_stage
+    return [Prediction(u, texts.get(u.id), {s: labels[int(p[u.id].argmax())] for s, p in outputs.logits.items()
+                                            if u.id in p}, final,
+                       outputs.probabilities(u.id)) for u in utterances if u.id in outputs.logits[final]]
