@@ -64,13 +64,14 @@ def test_the_result_is_the_whole_classifier_and_its_features_are_what_it_compute
                                                                                     monkeypatch) -> None:
     """``predict`` rebuilds the full classifier from the saved weights: they must hold the encoder (untouched)
     and the selected head, and running that classifier must give the features Stage II was handed."""
-    from erc_bench.recipes.merits_l.stages import _build_classifier
+    from erc_bench.recipes.merits_l.networks import build_network
     from erc_bench.train.context import seed_everything
 
     data, texts = corpus
     result, _, _ = _run(corpus, Cache(tmp_path / "cache"), monkeypatch)
     seed_everything(0)  # as the stage does before it builds: the same initial weights
-    fresh = _build_classifier(build("text_encoder", "hf-text", TINY_ENCODER), len(data.labels), list(data.labels))
+    fresh = build_network(result.card)  # as predict builds it: from the stage's build card
+    assert result.card["components"]["text_encoder"]["params"]["model"] == TINY_ENCODER["model"]
     initial = {k: v.clone() for k, v in fresh.state_dict().items()}
     assert set(result.state_dict) == set(initial)
     assert all(torch.equal(result.state_dict[k], v) for k, v in initial.items() if k.startswith("encoder."))

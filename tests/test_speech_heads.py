@@ -61,20 +61,25 @@ def test_stage1_uses_the_spec_head_and_its_optimiser_settings() -> None:
 
 
 def test_predict_rebuilds_the_spec_head_from_its_cached_weights() -> None:
-    """``predict`` builds the Stage I speech network through the same function as training, so a system
-    trained with the care-authors head (the paper specs) loads its weights and gives the same features."""
+    """``predict`` builds the Stage I speech network from the stage's build card through the same function as
+    training, so a system trained with the care-authors head (the paper specs) loads its weights and gives the
+    same features; the card holds the head's plugin, params and the sizes taken from the data."""
     import torch
 
-    from erc_bench.recipes.merits_l.stages import speech_stage1_model, train_speech_stage1
+    from erc_bench.recipes.merits_l.networks import build_network
+    from erc_bench.recipes.merits_l.stages import train_speech_stage1
 
     data, table = _toy_data()
     params = {"hidden": 32, "feature_dim": 8}
     result = train_speech_stage1(table, data, StageTraining(epochs=2, lr=1e-3, batch_size=4), seed=0,
                                  device="cpu", head=build("speech_head", "care-authors", params))
-    state = result.state_dict
-    rebuilt = speech_stage1_model(build("speech_head", "care-authors", params), 5, 16, 2, state["input_mean"],
-                                  state["input_std"])
-    rebuilt.load_state_dict(state)
+    card = result.card
+    assert card["network"] == "speech-stage1" and card["sizes"] == {"layers": 5, "width": 16, "hidden": 256,
+                                                                    "dropout": 0.2}
+    assert card["components"]["speech_head"]["plugin"] == "care-authors"
+    assert card["components"]["speech_head"]["params"]["hidden"] == 32
+    rebuilt = build_network(card)  # components rebuilt from the card, input statistics from the weights
+    rebuilt.load_state_dict(result.state_dict)
     ids = sorted(result.features)[:6]
     with torch.no_grad():
         _, features = rebuilt.eval()(torch.from_numpy(np.stack([table[u] for u in ids])))

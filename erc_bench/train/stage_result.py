@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from erc_bench.core.cache import Cache
 
 CACHE_NAMESPACE = "stages"
-_FORMAT = 1
+_FORMAT = 2  # 2: the build card
 
 
 @dataclass
@@ -43,6 +43,8 @@ class StageResult:
     ``missing[split]``: ids left out because an input feature (text, audio embedding) was missing.
     ``unlabelled[split]``: count of utterances left out because they carry no label.
     ``extras``: JSON-able stage-specific facts (e.g. the speech head's learned ``layer_weights``).
+    ``card``: how to build the stage's network again (network, components with their params, sizes), so that
+    ``predict`` rebuilds it through the function training used (``recipes/merits_l/networks.py``).
     """
 
     stage: str
@@ -58,6 +60,7 @@ class StageResult:
     unlabelled: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    card: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_missing(self) -> int:
@@ -75,7 +78,7 @@ class StageResult:
                 "predictions": {s: [list(p) for p in rows] for s, rows in self.predictions.items()},
                 "confusion": self.confusion, "best_epoch": self.best_epoch, "history": self.history,
                 "missing": self.missing, "unlabelled": self.unlabelled, "seconds": self.seconds,
-                "extras": self.extras}
+                "extras": self.extras, "card": self.card}
 
     # ------------------------------------------------------------------ cache
     def to_cache(self, cache: Cache, key: str) -> Path:
@@ -125,4 +128,4 @@ class StageResult:
                    confusion=summary["confusion"], features=features, best_epoch=summary["best_epoch"],
                    history=summary["history"], state_dict=state_dict, missing=summary["missing"],
                    unlabelled=summary["unlabelled"], seconds=summary["seconds"],
-                   extras=summary.get("extras", {}))
+                   extras=summary.get("extras", {}), card=summary.get("card", {}))

@@ -1,8 +1,7 @@
 """The stage networks of a trained system, rebuilt from their cached weights, run forward on new data.
 
-Each network is built exactly as its trainer in ``erc_bench.stages`` built it
-(sizes read from the saved state dict where the trainer derived them from the
-data), loaded with the selected weights, and run in eval mode through the same
+Each network is built from the build card its trainer saved, by the function
+that trainer used (``networks.build_network``), loaded with the selected weights, and run in eval mode through the same
 batching code (``run_batch``, ``_sequence_collate``), so a training utterance
 fed to ``predict`` gets the label the run logged for it.
 """
@@ -22,7 +21,6 @@ from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, Utterance
 from erc_bench.core.plugin_host import build
 from erc_bench.core.spec import Spec
-from erc_bench.recipes.merits_l.stages import _width
 from erc_bench.train.loop import Batch, run_batch
 from erc_bench.train.stage_result import StageResult
 
@@ -85,13 +83,18 @@ class SystemRunner:
         return embeddings
 
     # ---------------------------------------------------------------- stages
-    def _weights(self, stage: str) -> dict[str, Any]:
+    def _stage(self, stage: str) -> Any:
+        """The stage's network, built from its card by the function training used, with its selected weights."""
+        from erc_bench.recipes.merits_l.networks import build_network
+
         key = self.manifest["stages"].get(stage)
         result = StageResult.from_cache(self.cache, key) if key else None
         if result is None:
             raise UserError(f"the weights of {stage} are not in the cache {self.cache.root}; run predict with the "
                             "--cache-dir the benchmark used, or re-run the benchmark")
-        return result.state_dict
+        model = build_network(result.card)
+        model.load_state_dict(result.state_dict)
+        return model
 
     def run(self, conversations: list[Conversation], texts: dict[str, str], speech: dict[str, Any]) -> Outputs:
         out = Outputs()
@@ -108,29 +111,14 @@ class SystemRunner:
         return out
 
     def _stage1_text(self, conversations: list[Conversation], texts: dict[str, str], out: Outputs) -> None:
-        from erc_bench.recipes.merits_l.stages import _build_classifier
-
-        ref = self.manifest["text_encoder"]
-        encoder = build("text_encoder", ref["plugin"], ref["params"])
-        model = _build_classifier(encoder, len(self.labels), self.labels)
-        model.load_state_dict(self._weights("stage1-text"))
+        model = self._stage("stage1-text")
         ids = [u.id for c in conversations for u in c.utterances if u.id in texts]
         batches = [Batch(ids=ids[i:i + _BATCH], gold=torch.zeros(0), inputs=([texts[u] for u in ids[i:i + _BATCH]],))
                    for i in range(0, len(ids), _BATCH)]
         self._forward("stage1-text", model, batches, out)
 
     def _stage1_speech(self, conversations: list[Conversation], speech: dict[str, Any], out: Outputs) -> None:
-        from erc_bench.recipes.merits_l.stages import speech_stage1_model
-
-        state = self._weights("stage1-speech")
-        mean = state["input_mean"]  # every Stage I speech network keeps its input statistics as buffers
-        layers = mean.shape[0] if mean.dim() == 2 else None
-        ref = self.spec.model.speech_head
-        head = build("speech_head", ref.plugin, ref.params) if ref is not None else None
-        hidden = state["embed.1.weight"].shape[0] if head is None else 0
-        model = speech_stage1_model(head, layers, int(mean.shape[-1]), len(self.labels), mean, state["input_std"],
-                                    hidden, 0.0)
-        model.load_state_dict(state)
+        model = self._stage("stage1-speech")
         ids = [u.id for c in conversations for u in c.utterances if u.id in speech]
         batches = [Batch(ids=ids[i:i + _BATCH], gold=torch.zeros(0),
                          inputs=(torch.from_numpy(np.stack([np.asarray(speech[u], dtype=np.float32)
@@ -140,29 +128,13 @@ class SystemRunner:
 
     def _stage2(self, modality: str, conversations: list[Conversation], out: Outputs) -> None:
         table = out.features[f"stage1-{modality}"]
-        ref = self.spec.model.context_model
-        model = build("context_model", ref.plugin, ref.params).build(_width(table), len(self.labels))
-        model.load_state_dict(self._weights(f"stage2-{modality}"))
+        model = self._stage(f"stage2-{modality}")
         self._forward(f"stage2-{modality}", model, self._sequences(conversations, {modality: table}), out)
 
     def _fusion(self, conversations: list[Conversation], out: Outputs, joint: bool) -> None:
-        spec = self.spec.model
-        level = "stage1" if joint else "stage2"
+        level, stage = ("stage1", "joint-fusion") if joint else ("stage2", "stage3-fusion")
         text, speech = out.features[f"{level}-text"], out.features[f"{level}-speech"]
-        fusion = build("fusion_head", spec.fusion_head.plugin, spec.fusion_head.params)
-        if joint:
-            from erc_bench.recipes.merits_l.modules import JointModel
-
-            context = build("context_model", spec.context_model.plugin, spec.context_model.params)
-            text_context = context.build(_width(text), len(self.labels))
-            speech_context = context.build(_width(speech), len(self.labels))
-            head = fusion.build({"text": text_context.feature_dim, "speech": speech_context.feature_dim},
-                                len(self.labels))
-            model, stage = JointModel(text_context, speech_context, head), "joint-fusion"
-        else:
-            model = fusion.build({"text": _width(text), "speech": _width(speech)}, len(self.labels))
-            stage = "stage3-fusion"
-        model.load_state_dict(self._weights(stage))
+        model = self._stage(stage)
         self._forward(stage, model, self._sequences(conversations, {"text": text, "speech": speech}), out)
 
     def _sequences(self, conversations: list[Conversation], tables: dict[str, dict[str, np.ndarray]]) -> list[Batch]:

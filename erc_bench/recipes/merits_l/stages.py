@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from erc_bench.core.capabilities import (
     FrozenEncoderSplit,
-    LabelledClassifier,
     PartiallyTrainable,
     ReportsLayerWeights,
 )
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import SPLITS, DatasetSplits
+from erc_bench.recipes.merits_l.networks import build_network, stage_card
 from erc_bench.train.context import StageContext
 from erc_bench.train.stage_result import StageResult
 
@@ -102,13 +102,6 @@ def _feature_table(what: str, features: Mapping[str, Any]) -> tuple[dict[str, np
     return table, shapes.pop()
 
 
-def _build_classifier(encoder: TextEncoder, num_labels: int, labels: list[str]) -> Any:
-    """Pass the label names to encoders that accept them (lets a checkpoint keep its output layer)."""
-    if isinstance(encoder, LabelledClassifier):
-        return encoder.build_labelled_classifier(labels)
-    return encoder.build_classifier(num_labels)
-
-
 def _begin(data: DatasetSplits, cfg: StageTraining, seed: int, device: Any, progress: Any) -> StageContext:
     """The stage's context (device resolved), with every generator seeded before the model is built."""
     ctx = StageContext.create(data, cfg, seed, device, progress)
@@ -143,7 +136,8 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
     conversations, missing, unlabelled = _select(data, lambda uid: texts.get(uid) is not None)
-    model = _build_classifier(encoder, len(data.labels), list(data.labels)).to(dev)
+    card = stage_card("text-classifier", list(data.labels), {"text_encoder": ("text_encoder", encoder)})
+    model = build_network(card, {"text_encoder": encoder}).to(dev)
     if cfg.train_layers is not None:
         if not isinstance(model, PartiallyTrainable):
             raise UserError(f"{stage}: training.train_layers needs a text encoder whose classifier can freeze "
@@ -160,6 +154,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
                         evaluate_splits=evaluate_splits)
         weights = cast("nn.Module", model).state_dict()
         result.state_dict = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
+        result.card = card
         return _finish(result, missing, unlabelled), model  # the head holds the selected weights
 
     def collate(items: list[Item]) -> Batch:
@@ -168,6 +163,7 @@ def fine_tune_text(encoder: TextEncoder, data: DatasetSplits, texts: Mapping[str
 
     result, model = fit(stage, model, items, collate, ctx, keep_features=keep_features,
                         select_on=select_on, shuffle=shuffle, evaluate_splits=evaluate_splits)
+    result.card = card
     return _finish(result, missing, unlabelled), model
 
 
@@ -205,10 +201,12 @@ def train_speech_stage1(embeddings: Mapping[str, Any], data: DatasetSplits, cfg:
     std = train.std(axis=0)
     std[std < 1e-6] = 1.0  # a constant dimension carries nothing; leave it unscaled
     mean = torch.from_numpy(train.mean(axis=0))
-    model = speech_stage1_model(head, layers, shape[-1], len(data.labels), mean, torch.from_numpy(std),
-                                hidden_dim, dropout).to(dev)
+    card = stage_card("speech-stage1", list(data.labels), {"speech_head": ("speech_head", head)}, layers=layers,
+                      width=int(shape[-1]), hidden=hidden_dim, dropout=dropout)
+    model = build_network(card, {"speech_head": head}, mean, torch.from_numpy(std)).to(dev)
 
     result, model = fit(stage, model, _flatten(conversations), _table_collate(table, dev), ctx)
+    result.card = card
     weights = model.layer_weights() if isinstance(model, ReportsLayerWeights) else None
     if weights is not None:
         result.extras["layer_weights"] = weights
@@ -228,8 +226,11 @@ def train_context_stage2(context_model: ContextModel, features: Mapping[str, Any
     if len(shape) != 1:
         raise UserError(f"{stage}: utterance features must be vectors (D,); got shape {shape}")
     conversations, missing, unlabelled = _select(data, lambda uid: uid in table)
-    model = cast("nn.Module", context_model.build(shape[0], len(data.labels))).to(dev)
+    card = stage_card("context", list(data.labels), {"context_model": ("context_model", context_model)},
+                      width=int(shape[0]))
+    model = cast("nn.Module", build_network(card, {"context_model": context_model})).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {modality: table}, dev), ctx)
+    result.card = card
     return _finish(result, missing, unlabelled)
 
 
@@ -274,45 +275,36 @@ def train_fusion_stage3(fusion_head: FusionHead, text_features: Mapping[str, Any
     dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
-    model = cast("nn.Module", fusion_head.build({"text": _width(text), "speech": _width(speech)},
-                                                len(data.labels))).to(dev)
+    card = stage_card("fusion", list(data.labels), {"fusion_head": ("fusion_head", fusion_head)},
+                      text=_width(text), speech=_width(speech))
+    model = cast("nn.Module", build_network(card, {"fusion_head": fusion_head})).to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
+    result.card = card
     return _finish(result, missing, unlabelled)
-
-
-def speech_stage1_model(head: Any, layers: int | None, width: int, num_labels: int, mean: Any, std: Any,
-                        hidden_dim: int = 256, dropout: float = 0.2) -> Any:
-    """The Stage I speech network: the spec's ``speech_head`` component, else the engine's ``SpeechHead``.
-    Training and ``predict`` (which rebuilds it from cached weights) both build it here."""
-    from erc_bench.recipes.merits_l.modules import SpeechHead
-
-    if head is None:
-        return SpeechHead(layers, width, num_labels, hidden_dim, dropout, mean, std)
-    return head.build(layers, width, num_labels, mean, std)
 
 
 def train_joint(context_model: ContextModel, fusion_head: FusionHead, text_features: Mapping[str, Any],
                 speech_features: Mapping[str, Any], data: DatasetSplits, cfg: StageTraining, seed: int,
                 device: str = "auto", progress: Any = None, stage: str = "joint-fusion") -> StageResult:
     """Paper Fig. 4 baseline: two Stage II context models + Stage III fusion, one loss, end to end."""
-    from erc_bench.recipes.merits_l.modules import JointModel
     from erc_bench.train.loop import fit
 
     ctx = _begin(data, cfg, seed, device, progress)
     dev = ctx.device
     text, speech = _two_tables(stage, text_features, speech_features)
     conversations, missing, unlabelled = _select(data, lambda uid: uid in text and uid in speech)
-    num_labels = len(data.labels)
-    text_context = context_model.build(_width(text), num_labels)
-    speech_context = context_model.build(_width(speech), num_labels)
-    fusion = fusion_head.build({"text": text_context.feature_dim, "speech": speech_context.feature_dim}, num_labels)
-    model = JointModel(*(cast("nn.Module", m) for m in (text_context, speech_context, fusion))).to(dev)
+    card = stage_card("joint", list(data.labels), {"context_model": ("context_model", context_model),
+                                                   "fusion_head": ("fusion_head", fusion_head)},
+                      text=_width(text), speech=_width(speech))
+    model = cast("nn.Module", build_network(card, {"context_model": context_model, "fusion_head": fusion_head}))
+    model = model.to(dev)
     result, _ = fit(stage, model, conversations, _collate(data, {"text": text, "speech": speech}, dev), ctx)
+    result.card = card
     return _finish(result, missing, unlabelled)
 
 
 def _width(table: dict[str, np.ndarray]) -> int:
-    """Feature width of a table of per-utterance vectors (training and ``predict`` both ask it)."""
+    """Feature width of a table of per-utterance vectors (a size the build card records)."""
     if not table:
         raise UserError("no utterance has the inputs this system needs (text and/or audio)")
     return int(next(iter(table.values())).shape[-1])
