@@ -55,6 +55,7 @@ class LLMServer:
         self.max_in_flight = 0
         self.polls_to_complete = 1
         self.echo_key_in_errors = True
+        self.requests: list[dict[str, Any]] = []  # every chat request body, in arrival order
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
@@ -192,6 +193,7 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
 
         def _chat(self, request: dict[str, Any], anthropic: bool) -> None:
             with server.lock:
+                server.requests.append(request)
                 server.models[str(request.get("model"))] += 1
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
@@ -344,3 +346,31 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                                        "failed": batch["n"] - batch["answered"] if done else 0}}
 
     return Handler
+
+
+class ERCServer(LLMServer):
+    """Answers ``llm-erc`` prompts by a rule over the target utterance (either template): the first keyword of
+    ``rules`` the target contains gives the answer, a ``garbage`` keyword an unparsable reply, else
+    ``default_answer``. ``targets`` counts how often each target was asked."""
+
+    def __init__(self, rules: dict[str, str], garbage: tuple[str, ...] = (), latency: float = 0.0,
+                 default_answer: str = "neutral") -> None:
+        super().__init__(latency=latency, default_answer=default_answer)
+        self.rules, self.garbage = rules, garbage
+        self.targets: Counter[str] = Counter()
+
+    def transcript_of(self, prompt: str) -> str:  # the target utterance's text
+        for start, end in (('emotional label of <', '> from <'), ('in the utterance "', '". Select')):
+            if start in prompt:
+                target = prompt.split(start, 1)[1].split(end, 1)[0]
+                return target.split(':"', 1)[1][:-1] if start.endswith("<") else target
+        return prompt
+
+    def answer_for(self, prompt: str) -> str:
+        target = self.transcript_of(prompt)
+        with self.lock:
+            self.targets[target] += 1
+        lowered = target.lower()
+        if any(word in lowered for word in self.garbage):
+            return "It is hard to say; maybe sad, maybe angry."
+        return next((answer for word, answer in self.rules.items() if word in lowered), self.default_answer)

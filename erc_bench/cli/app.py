@@ -107,7 +107,10 @@ def run(spec: str = SpecArgument,
                                          help="Smoke test: only the first N conversations of each split "
                                               "(cap the pre-training pool with --set pretrain.max_items=K)."),
         metrics: list[str] | None = typer.Option(None, "--metric", help="Also show this test metric in the "
-                                                 "results table (ua, macro_f1, accuracy); repeatable.")) -> None:
+                                                 "results table (ua, macro_f1, accuracy); repeatable."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="A [system] that sends paid requests (llm-erc): "
+                                                              "print requests, tokens and cost; send nothing.")
+        ) -> None:
     """Run a benchmark: pre-training, Stages I-III per dataset and seed, logged to MLflow."""
     from erc_bench.core.spec import load_spec, require_env
     from erc_bench.report.leaderboard import METRICS
@@ -120,6 +123,15 @@ def run(spec: str = SpecArgument,
         raise UserError(f"--metric: unknown metric '{unknown[0]}'; choose from {', '.join(METRICS)}")
     loaded = load_spec(spec, overrides)
     require_env(loaded)
+    if dry_run:
+        from erc_bench.core.spec import uses_staged_recipe
+        from erc_bench.runs.system_run import dry_run as system_dry_run
+
+        if uses_staged_recipe(loaded.spec):
+            raise UserError("--dry-run: for a [system] spec; MERITS-L's paid requests are its pre-training "
+                            f"labeller's: erc-bench pretrain {spec} --dry-run")
+        system_dry_run(loaded, cache_dir, limit, console)
+        return
     tracking_uri = resolve_tracking_uri(tracking_uri, loaded.spec.tracking.uri)
     from erc_bench.train import distributed
 

@@ -199,3 +199,31 @@ class SpeakerAware(Protocol):
     speakers the run says so and every utterance counts as one speaker's. Default: not speaker-aware."""
 
     def uses_speaker_identity(self) -> bool: ...
+
+
+@runtime_checkable
+class ReportsMetrics(Protocol):
+    """A whole system that counts something about its last ``predict`` call worth logging beside the scores (an
+    LLM system's fallbacks to the majority label, its unparsable answers): the engine adds them to that split's
+    metrics (MLflow ``system/<split>/<name>``, the stage result and its cache) under names that are not a
+    score's; default: nothing added."""
+
+    def metrics(self) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class DisplayNamed(Protocol):
+    """A whole system that names itself in tables ("LLM 8-shot (gpt-4o-mini)"): its runs are tagged with this
+    name instead of the spec's ``benchmark.name`` (which still names the experiment), so the leaderboard,
+    ``compare`` and the report show it; default: ``benchmark.name``."""
+
+    def display_name(self) -> str: ...
+
+
+@runtime_checkable
+class SystemCostEstimating(Protocol):
+    """A whole system that sends paid requests and can say what a run would send and cost, sending nothing
+    (``erc-bench run SPEC --dry-run``): given a corpus (validation and test labels removed) and the spec's
+    seeds; default: the dry run says the system has nothing to estimate."""
+
+    def estimate_cost(self, data: Any, seeds: Sequence[int], context: Any) -> CostEstimate: ...

@@ -7,7 +7,10 @@ MLflow with the same tags, the same cache, results table, leaderboard identity a
 ``leaderboard``, ``compare``, ``report`` and ``predict`` treat it like any system. What the engine, not the
 system, decides: the system never sees test labels, or validation and test labels when it predicts; an
 utterance it gives no answer for is listed as missed (like an utterance without an input feature in a
-stage); an answer outside the label set is an error naming the system.
+stage); an answer outside the label set is an error naming the system. Optional abilities it reads
+(``erc_bench.core.capabilities``): ``Preflight`` (checked before any corpus is read), ``DisplayNamed`` (the
+name its runs carry in tables), ``ReportsMetrics`` (counts logged beside each split's scores),
+``SystemCostEstimating`` (``dry_run``: ``erc-bench run SPEC --dry-run``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from erc_bench.core.capabilities import Persistent
+from erc_bench.core.capabilities import DisplayNamed, Persistent, Preflight, ReportsMetrics, SystemCostEstimating
 from erc_bench.core.errors import UserError
 from erc_bench.core.interfaces import Conversation, DatasetSplits, SystemContext
 from erc_bench.core.metrics import classification_metrics, confusion_matrix
@@ -28,6 +31,7 @@ from erc_bench.core.progress import progress_bar
 from erc_bench.runs.benchmark import BenchmarkOutcome, BenchmarkRun
 from erc_bench.runs.results import report_problems
 from erc_bench.runs.stage_step import SeedRun
+from erc_bench.tracking.tags import SYSTEM_TAG
 from erc_bench.train.context import StageContext, seed_everything
 from erc_bench.train.stage_result import StageResult
 
@@ -41,8 +45,13 @@ class SystemRun(BenchmarkRun):
 
     def run(self, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
             limit: int | None = None) -> BenchmarkOutcome:
+        system = self.loaded.build("system")
+        if isinstance(system, Preflight):  # a missing key fails before any corpus is read
+            system.check_ready()
         corpora = self.setup(tracking_uri, cache_dir, limit)
-        self.system = self.loaded.build("system")
+        self.system = system
+        if isinstance(system, DisplayNamed):
+            self.base_tags[SYSTEM_TAG] = system.display_name()
         with progress_bar(self.console) as self.progress:
             for index, (entry, data) in enumerate(zip(self.spec.datasets, corpora, strict=True)):
                 self.problems = self.outcome.problems[data.name] = list(data.problems)
@@ -95,8 +104,42 @@ class SystemRun(BenchmarkRun):
             return
         gold, pred = [g for _, g, _ in rows], [p for _, _, p in rows]
         result.metrics[split] = classification_metrics(gold, pred, data.labels, majority=data.majority_label)
+        if isinstance(self.system, ReportsMetrics):
+            for name, value in self.system.metrics().items():
+                result.metrics[split].setdefault(name, float(value))  # a score keeps its name
         result.confusion[split] = confusion_matrix(gold, pred, data.labels).tolist()
         result.predictions[split] = [(uid, str(g), p) for uid, g, p in rows]
+
+
+def dry_run(loaded: Any, cache_dir: str | Path | None, limit: int | None, console: Any) -> None:
+    """``erc-bench run SPEC --dry-run`` for a whole system: per dataset, what every seed would send and cost
+    (``SystemCostEstimating``); sends nothing and logs nothing."""
+    from erc_bench.core.cache import Cache
+    from erc_bench.features.inputs import first_conversations
+
+    spec, system = loaded.spec, loaded.build("system")
+    name = str(system.name)
+    if not isinstance(system, SystemCostEstimating):
+        console.print(f"system '{name}' sends no paid requests: nothing to estimate")
+        return
+    folder = str(Cache(cache_dir).root / STATE_NAMESPACE / name)
+    for index in range(len(spec.datasets)):
+        data = loaded.build(f"datasets.{index}").load()
+        if limit is not None:
+            data = first_conversations(data, limit)
+        blind = dataclasses.replace(data, splits={
+            s: [Conversation(c.id, [dataclasses.replace(u, label=None) for u in c.utterances])
+                for c in cs] if s in SCORED_SPLITS else cs for s, cs in data.splits.items()})
+        seeds = list(spec.benchmark.seeds)
+        estimate = system.estimate_cost(blind, seeds, SystemContext(seeds[0], "cpu", folder))
+        console.print(f"{data.name} ({len(seeds)} seed(s)): dry run: {estimate.summary()}", soft_wrap=True,
+                      highlight=False, markup=False)
+    console.print("token counts and prices are estimates; check your provider's price list")
+    if isinstance(system, Preflight):
+        try:
+            system.check_ready()
+        except UserError as exc:  # the dry run itself needs no key; the real run will
+            console.print(f"note: {exc}", soft_wrap=True, highlight=False, markup=False)
 
 
 def load_system(manifest: dict[str, Any], cache: Any) -> Any:

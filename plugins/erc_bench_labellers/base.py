@@ -12,12 +12,12 @@ microseconds of commit per answer is nothing beside a request's latency.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from erc_bench import LabelOutcome, redact_secrets
 from erc_bench_labellers.pricing import DryRunEstimate, Usage, cost_usd, estimate_tokens
-from erc_bench_labellers.prompting import render_prompt
+from erc_bench_labellers.prompting import Prompt, parse_answer, prompt_text, render_prompt
 from erc_bench_labellers.store import LabelStore, label_key
 
 log = logging.getLogger("erc_bench.labellers")
@@ -42,6 +42,7 @@ class CachedLabeller:
 
     def __init__(self, params: Any) -> None:
         self.params = params
+        self.parse_raw: Callable[[str | None], LabelOutcome] = parse_answer  # llm-erc sets its label set's parser
         self.usage = Usage()
         self._label_store: LabelStore | None = None
         self._persisted: set[str] = set()
@@ -79,14 +80,14 @@ class CachedLabeller:
         return self._label_store
 
     # ------------------------------------------------------------ subclass API
-    def _compute(self, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+    def _compute(self, pending: list[tuple[str, Prompt]]) -> Iterator[Computed]:
         """Label ``(key, prompt)`` pairs not in the cache; yield each result as it is known."""
         raise AttributeError(f"{type(self).__name__} must define _compute")
 
     # ------------------------------------------------------------------ flow
-    def _plan(self, texts: list[str]) -> tuple[list[str | None], dict[str, str], dict[str, LabelOutcome]]:
+    def _plan(self, texts: list[str]) -> tuple[list[str | None], dict[str, Prompt], dict[str, LabelOutcome]]:
         keys: list[str | None] = []
-        prompts: dict[str, str] = {}
+        prompts: dict[str, Prompt] = {}
         for text in texts:
             if not text or not text.strip():
                 keys.append(None)
@@ -99,18 +100,7 @@ class CachedLabeller:
 
     def label(self, texts: list[str]) -> list[LabelOutcome]:
         keys, prompts, known = self._plan(list(texts))
-        pending = [(k, p) for k, p in prompts.items() if k not in known]
-        lost = [k for k, _ in pending if k in self.store.lost]
-        if lost:
-            self.reasked += len(lost)
-            log.warning("%s: asking %d questions again whose answers the damaged label store lost", self.name,
-                        len(lost))
-        for item in self._compute(pending):
-            key, outcome, p_tok, c_tok = item
-            if key not in self._persisted:  # a provider batch stores its rows before closing itself
-                self.store.put_many(self.name, self._model_id(), [item])
-            known[key] = outcome
-            self._account(p_tok, c_tok)
+        known.update(self._ask_pending(prompts, known))
         out: list[LabelOutcome] = []
         for key in keys:
             if key is None:
@@ -118,6 +108,31 @@ class CachedLabeller:
             else:
                 out.append(known.get(key) or LabelOutcome(None, "failed", detail="no result returned"))
         return out
+
+    def ask(self, prompts: Mapping[str, Prompt]) -> dict[str, LabelOutcome]:
+        """Answer prompts the caller keyed itself (``llm-erc`` keys each by its full text and the model): from
+        the store where known, else asked (each answer stored the moment it arrives) and parsed by
+        ``parse_raw``; a key whose request failed maps to a ``failed`` outcome."""
+        known = {k: s.outcome for k, s in self.store.get_many(prompts).items()}
+        known.update(self._ask_pending(prompts, known))
+        return {key: known.get(key) or LabelOutcome(None, "failed", detail="no result returned") for key in prompts}
+
+    def _ask_pending(self, prompts: Mapping[str, Prompt], known: Mapping[str, LabelOutcome]
+                     ) -> dict[str, LabelOutcome]:
+        pending = [(k, p) for k, p in prompts.items() if k not in known]
+        lost = [k for k, _ in pending if k in self.store.lost]
+        if lost:
+            self.reasked += len(lost)
+            log.warning("%s: asking %d questions again whose answers the damaged label store lost", self.name,
+                        len(lost))
+        answered: dict[str, LabelOutcome] = {}
+        for item in self._compute(pending):
+            key, outcome, p_tok, c_tok = item
+            if key not in self._persisted:  # a provider batch stores its rows before closing itself
+                self.store.put_many(self.name, self._model_id(), [item])
+            answered[key] = outcome
+            self._account(p_tok, c_tok)
+        return answered
 
     def finish_labelling(self) -> str | None:
         """``BacksUpLabelStore``: after a successful labelling run, rotate the store's backup; a line saying
@@ -140,11 +155,23 @@ class CachedLabeller:
         """Requests, tokens and cost a ``label(texts)`` call would spend; sends nothing."""
         keys, prompts, known = self._plan(list(texts))
         pending = [p for k, p in prompts.items() if k not in known]
-        prompt_tokens = sum(estimate_tokens(p) for p in pending)
+        return self._estimate(pending, transcripts=sum(k is not None for k in keys),
+                              cached=sum(1 for k in keys if k in known))
+
+    def estimate_prompts(self, prompts: Mapping[str, Prompt],
+                         count_tokens: Callable[[str], int] = estimate_tokens) -> DryRunEstimate:
+        """``estimate`` for prompts the caller keyed itself (``ask``); ``count_tokens`` counts one prompt's."""
+        cached = set(self.store.get_many(prompts))
+        pending = [p for k, p in prompts.items() if k not in cached]
+        return self._estimate(pending, transcripts=len(prompts), cached=len(cached), count_tokens=count_tokens)
+
+    def _estimate(self, pending: list[Prompt], transcripts: int, cached: int,
+                  count_tokens: Callable[[str], int] = estimate_tokens) -> DryRunEstimate:
+        prompt_tokens = sum(count_tokens(prompt_text(p)) for p in pending)
         answer = min(getattr(self.params, "max_tokens", EXPECTED_ANSWER_TOKENS), EXPECTED_ANSWER_TOKENS)
         completion_tokens = answer * len(pending)
         return DryRunEstimate(
-            transcripts=sum(k is not None for k in keys), cached=sum(1 for k in keys if k in known),
+            transcripts=transcripts, cached=cached,
             requests=len(pending), prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             cost_usd=cost_usd(self._model_id(), prompt_tokens, completion_tokens, batch=self.batch_billing),
             model=self._model_id(), mode=str(getattr(self.params, "mode", "local")))

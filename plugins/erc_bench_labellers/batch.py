@@ -16,13 +16,13 @@ again by the next run; they are never cached.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 from erc_bench import LabelOutcome, UserError
 from erc_bench_labellers.base import Computed, log
 from erc_bench_labellers.pricing import Usage
-from erc_bench_labellers.prompting import parse_answer
+from erc_bench_labellers.prompting import Prompt
 from erc_bench_labellers.retry import AuthenticationFailed, RetriesExhausted, RetryPolicy
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,6 +46,7 @@ class BatchLabeller(Protocol):
     usage: Usage
     supports_batch: bool
     _persisted: set[str]
+    parse_raw: Callable[[str | None], LabelOutcome]
 
     def fingerprint(self) -> str: ...
     def client(self) -> Any: ...
@@ -53,12 +54,12 @@ class BatchLabeller(Protocol):
     def _note_retry(self, reason: str) -> None: ...
     def _auth_message(self, exc: RetriesExhausted) -> str: ...
     def _model_id(self) -> str: ...
-    def _batch_submit(self, client: Any, chunk: list[tuple[str, str]]) -> str: ...
+    def _batch_submit(self, client: Any, chunk: list[tuple[str, Prompt]]) -> str: ...
     def _batch_state(self, client: Any, batch_id: str) -> str: ...
     def _batch_results(self, client: Any, batch_id: str) -> Iterator[BatchRow]: ...
 
 
-def run_batches(labeller: BatchLabeller, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+def run_batches(labeller: BatchLabeller, pending: list[tuple[str, Prompt]]) -> Iterator[Computed]:
     if not labeller.supports_batch:
         raise UserError(f"the {labeller.name} labeller has no batch API here; use mode = \"online\"")
     store, scope = labeller.store, labeller.fingerprint()
@@ -98,7 +99,7 @@ def run_batches(labeller: BatchLabeller, pending: list[tuple[str, str]]) -> Iter
                 computed.append((custom_id, LabelOutcome(None, "failed", detail=f"batch {batch_id}: {error}"[:300]),
                                  0, 0))
             else:
-                computed.append((custom_id, parse_answer(raw), p_tok, c_tok))
+                computed.append((custom_id, labeller.parse_raw(raw), p_tok, c_tok))
         # the labels are saved before the journal says "done": a kill in between re-reads the batch, never loses it
         store.put_many(labeller.name, labeller._model_id(), computed)
         labeller._persisted.update(key for key, *_ in computed)

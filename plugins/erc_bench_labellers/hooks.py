@@ -1,9 +1,10 @@
-"""Registers the built-in labellers: openai, anthropic, together, hf-local, lexicon.
+"""Registers the built-in labellers (openai, anthropic, together, hf-local, lexicon) and the ``llm-erc`` system.
 
 The modules imported here load no SDK, torch or transformers at import time.
 """
 
 from erc_bench import hookimpl
+from erc_bench_labellers.erc_system import LLMERCSystem
 from erc_bench_labellers.local import HFLocalLabeller, LexiconLabeller
 from erc_bench_labellers.providers import AnthropicLabeller, OpenAILabeller, TogetherLabeller
 
@@ -12,3 +13,8 @@ from erc_bench_labellers.providers import AnthropicLabeller, OpenAILabeller, Tog
 def erc_bench_register_labellers(register):
     for cls in (OpenAILabeller, AnthropicLabeller, TogetherLabeller, HFLocalLabeller, LexiconLabeller):
         register(cls)
+
+
+@hookimpl
+def erc_bench_register_systems(register):
+    register(LLMERCSystem)

@@ -15,29 +15,29 @@ import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from erc_bench import LabelOutcome, SecretError
 from erc_bench_labellers.base import CachedLabeller, Computed, log
 from erc_bench_labellers.batch import run_batches
-from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
+from erc_bench_labellers.prompting import DEFAULT_PROMPT, Prompt, check_template
 from erc_bench_labellers.retry import AuthenticationFailed, RetriesExhausted, RetryPolicy
 
-__all__ = ["AuthenticationFailed", "LLMLabeller", "LLMParams"]  # AuthenticationFailed: where callers catch it
+# AuthenticationFailed: where callers catch it
+__all__ = ["AuthenticationFailed", "ClientParams", "LLMLabeller", "LLMParams"]
 
 NO_KEY_PLACEHOLDER = "not-needed"
 """Sent as the key when ``api_key_env = ""``: for local OpenAI-compatible servers (vLLM, Ollama, llama.cpp)."""
 
 
-class LLMParams(BaseModel):
-    """Params shared by the hosted-LLM labellers. Secrets are named (``api_key_env``), never given."""
+class ClientParams(BaseModel):
+    """How requests are sent (endpoint, key, online or batch, concurrency, retries, store): shared by the
+    hosted-LLM labellers and the ``llm-erc`` system. Secrets are named (``api_key_env``), never given."""
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str
-    prompt: str = Field(DEFAULT_PROMPT, description="template containing {transcript}")
     base_url: str | None = Field(None, description="another endpoint speaking the provider's wire format")
     api_key_env: str = Field("", description="environment variable holding the key; '' = no key (local servers)")
     mode: Literal["online", "batch"] = "online"
@@ -52,6 +52,13 @@ class LLMParams(BaseModel):
     batch_max_wait: float | None = Field(None, gt=0, description="seconds to wait for a batch; rerun resumes")
     batch_max_requests: int = Field(50_000, ge=1)
 
+
+class LLMParams(ClientParams):
+    """Params shared by the hosted-LLM labellers: the client's, the model and the prompt."""
+
+    model: str
+    prompt: str = Field(DEFAULT_PROMPT, description="template containing {transcript}")
+
     @field_validator("prompt")
     @classmethod
     def _prompt_has_placeholder(cls, value: str) -> str:
@@ -61,6 +68,7 @@ class LLMParams(BaseModel):
 class LLMLabeller(CachedLabeller):
     """Online (thread pool) and batch labelling through one provider SDK."""
 
+    Params: ClassVar[type[LLMParams]]
     default_key_env: str = ""
     supports_batch: bool = True
 
@@ -108,12 +116,12 @@ class LLMLabeller(CachedLabeller):
     def _make_client(self, api_key: str) -> Any:
         raise AttributeError(f"{type(self).__name__} must define _make_client")
 
-    def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
+    def _request(self, client: Any, prompt: Prompt) -> tuple[str, int, int]:
         """One request: (answer text, prompt tokens, completion tokens); MalformedResponse on a bad body."""
         raise AttributeError(f"{type(self).__name__} must define _request")
 
     # ---------------------------------------------------------------- flow
-    def _compute(self, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+    def _compute(self, pending: list[tuple[str, Prompt]]) -> Iterator[Computed]:
         if not pending:
             return
         if self.params.mode == "batch":
@@ -147,7 +155,7 @@ class LLMLabeller(CachedLabeller):
             self.usage.retries += 1
         log.warning("%s: retrying after %s", self.name, reason)
 
-    def _label_one(self, client: Any, policy: RetryPolicy, prompt: str, stop: threading.Event,
+    def _label_one(self, client: Any, policy: RetryPolicy, prompt: Prompt, stop: threading.Event,
                    ) -> tuple[LabelOutcome, int, int] | RetriesExhausted | None:
         """One request; None when labelling was stopped before it was sent, the error itself on 401/403."""
         if stop.is_set():
@@ -162,7 +170,7 @@ class LLMLabeller(CachedLabeller):
             return LabelOutcome(None, "failed", detail=f"{exc.reason} (after {exc.attempts} attempt(s))"), 0, 0
         with self._lock:
             self.usage.requests += 1
-        return parse_answer(raw), p_tok, c_tok
+        return self.parse_raw(raw), p_tok, c_tok
 
     def _account(self, prompt_tokens: int, completion_tokens: int) -> None:
         with self._lock:

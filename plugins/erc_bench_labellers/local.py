@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from erc_bench import LabelOutcome, require
 from erc_bench_labellers.base import CachedLabeller, Computed, empty_transcript_outcome
-from erc_bench_labellers.prompting import DEFAULT_PROMPT, check_template, parse_answer
+from erc_bench_labellers.prompting import DEFAULT_PROMPT, Prompt, chat_messages, check_template, prompt_text
 
 
 class HFLocalParams(BaseModel):
@@ -68,13 +68,12 @@ class HFLocalLabeller(CachedLabeller):
             self._loaded = (tokenizer, model, device)
         return self._loaded
 
-    def _render(self, tokenizer: Any, prompt: str) -> str:
+    def _render(self, tokenizer: Any, prompt: Prompt) -> str:
         if getattr(tokenizer, "chat_template", None):
-            return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                                 add_generation_prompt=True)
-        return prompt + "\nAnswer:"
+            return tokenizer.apply_chat_template(chat_messages(prompt), tokenize=False, add_generation_prompt=True)
+        return prompt_text(prompt) + "\nAnswer:"
 
-    def _compute(self, pending: list[tuple[str, str]]) -> Iterator[Computed]:
+    def _compute(self, pending: list[tuple[str, Prompt]]) -> Iterator[Computed]:
         if not pending:
             return
         import torch
@@ -93,7 +92,7 @@ class HFLocalLabeller(CachedLabeller):
                 answer = tokenizer.decode(new_tokens, skip_special_tokens=True)
                 n_prompt = int(enc["attention_mask"][row].sum())
                 self.usage.requests += 1
-                yield key, parse_answer(answer), n_prompt, int(new_tokens.numel())
+                yield key, self.parse_raw(answer), n_prompt, int(new_tokens.numel())
 
 
 class LexiconParams(BaseModel):

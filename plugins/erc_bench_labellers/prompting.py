@@ -28,6 +28,27 @@ _JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 _JSON_KEYS = ("sentiment", "label", "answer", "class", "classification")
 
 
+Message = tuple[str, str]
+"""One chat message: (role, content), role ``system`` or ``user`` (``assistant`` for a demonstration's answer)."""
+
+Prompt = str | tuple[Message, ...]
+"""What one request sends: a plain string (one user message) or a chat of messages."""
+
+
+def chat_messages(prompt: Prompt) -> list[dict[str, str]]:
+    """The OpenAI-style ``messages`` of a prompt (a string is one user message)."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [{"role": role, "content": content} for role, content in prompt]
+
+
+def prompt_text(prompt: Prompt) -> str:
+    """One string holding everything a prompt sends, roles included: what keys and token estimates read."""
+    if isinstance(prompt, str):
+        return prompt
+    return "\n".join(f"[{role}]\n{content}" for role, content in prompt)
+
+
 def check_template(template: str) -> str:
     """Params validator: a template without the placeholder would label every transcript the same."""
     if TRANSCRIPT_FIELD not in template:

@@ -17,6 +17,7 @@ from pydantic import Field
 from erc_bench import require
 from erc_bench_labellers.batch import BatchRow
 from erc_bench_labellers.llm import LLMLabeller, LLMParams
+from erc_bench_labellers.prompting import Prompt, chat_messages
 from erc_bench_labellers.retry import MalformedResponse
 
 _MESSAGE_SHAPE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
@@ -67,14 +68,14 @@ class OpenAILabeller(LLMLabeller):
         return openai.OpenAI(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                              max_retries=0)
 
-    def _body(self, prompt: str) -> dict[str, Any]:
-        return {"model": self.params.model, "messages": [{"role": "user", "content": prompt}],
+    def _body(self, prompt: Prompt) -> dict[str, Any]:
+        return {"model": self.params.model, "messages": chat_messages(prompt),
                 "temperature": 0, "max_tokens": self.params.max_tokens}
 
-    def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
+    def _request(self, client: Any, prompt: Prompt) -> tuple[str, int, int]:
         return _chat_answer(_checked_call(lambda: client.chat.completions.create(**self._body(prompt))))
 
-    def _batch_submit(self, client: Any, items: list[tuple[str, str]]) -> str:
+    def _batch_submit(self, client: Any, items: list[tuple[str, Prompt]]) -> str:
         lines = [json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
                              "body": self._body(prompt)}) for key, prompt in items]
         upload = client.files.create(file=("erc-bench-labels.jsonl", "\n".join(lines).encode()), purpose="batch")
@@ -133,9 +134,13 @@ class AnthropicLabeller(LLMLabeller):
         return anthropic.Anthropic(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                                    max_retries=0)
 
-    def _body(self, prompt: str) -> dict[str, Any]:
+    def _body(self, prompt: Prompt) -> dict[str, Any]:
+        messages = chat_messages(prompt)
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         body: dict[str, Any] = {"model": self.params.model, "max_tokens": self.params.max_tokens,
-                                "messages": [{"role": "user", "content": prompt}]}
+                                "messages": [m for m in messages if m["role"] != "system"]}
+        if system:  # the Messages API takes the system prompt beside the messages, not as one of them
+            body["system"] = system
         if self.params.send_temperature:
             body["temperature"] = 0
         return body
@@ -148,13 +153,13 @@ class AnthropicLabeller(LLMLabeller):
         except _MESSAGE_SHAPE_ERRORS as exc:
             raise MalformedResponse(f"unexpected message body ({type(exc).__name__})") from None
 
-    def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
+    def _request(self, client: Any, prompt: Prompt) -> tuple[str, int, int]:
         body = self._body(prompt)
         extra = {"temperature": body.pop("temperature")} if "temperature" in body else None
         # this SDK version no longer types ``temperature``; the Messages API still accepts it in the body
         return self._answer(_checked_call(lambda: client.messages.create(**body, extra_body=extra)))
 
-    def _batch_submit(self, client: Any, items: list[tuple[str, str]]) -> str:
+    def _batch_submit(self, client: Any, items: list[tuple[str, Prompt]]) -> str:
         requests = [{"custom_id": key, "params": self._body(prompt)} for key, prompt in items]
         return str(client.messages.batches.create(requests=requests).id)
 
@@ -199,8 +204,8 @@ class TogetherLabeller(LLMLabeller):
         return together.Together(api_key=api_key, base_url=self.params.base_url, timeout=self.params.timeout,
                                  max_retries=0)
 
-    def _request(self, client: Any, prompt: str) -> tuple[str, int, int]:
+    def _request(self, client: Any, prompt: Prompt) -> tuple[str, int, int]:
         response = _checked_call(lambda: client.chat.completions.create(
-            model=self.params.model, messages=[{"role": "user", "content": prompt}], temperature=0,
+            model=self.params.model, messages=chat_messages(prompt), temperature=0,
             max_tokens=self.params.max_tokens))
         return _chat_answer(response)
