@@ -268,14 +268,20 @@ def build(kind: str, plugin: str, params: dict[str, Any] | BaseModel | None = No
         loc = ".".join(str(p) for p in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         raise ParamsError(f"{where}{kind} '{plugin}' params.{loc}: {message}") from None
+    return construct(registered, validated, slot=slot)
+
+
+def construct(registered: Registered, validated: BaseModel, slot: str | None = None) -> Any:
+    """Instantiate a registered class with validated params (``build`` after its checks; a spec's
+    ``ResolvedComponent.build``), remembering what it was made from for ``identity_of``."""
     try:
         component = registered.cls(validated)
     except Exception as exc:  # noqa: BLE001 - any constructor failure is the plugin's, reported in one line
         where = f"{slot}: " if slot else ""
-        raise ComponentError(f"{where}{kind} '{plugin}' ({registered.source.package} "
+        raise ComponentError(f"{where}{registered.kind} '{registered.name}' ({registered.source.package} "
                              f"{registered.source.version}) could not be constructed: "
                              f"{type(exc).__name__}: {exc}") from exc
-    _remember(component, (plugin, validated))
+    _remember(component, (registered.name, validated))
     return component
 
 

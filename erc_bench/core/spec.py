@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from erc_bench.core.errors import PluginError, SpecError
 from erc_bench.core.plugin_host import PluginHost, host
+from erc_bench.core.resolved import ResolvedComponent
 from erc_bench.core.spec_checks import did_you_mean, expand_env
 from erc_bench.core.spec_schema import (  # noqa: F401 - re-exported: the spec's models live beside its loader
     BenchmarkSection,
@@ -31,9 +32,10 @@ from erc_bench.core.spec_schema import (  # noqa: F401 - re-exported: the spec's
 
 
 class LoadedSpec(BaseModel):
-    """A validated spec, the file it came from, its raw (expanded) dict, and each component slot's params
-    validated by the component's own ``Params`` model (defaults filled in), by key path: what cache keys and
-    ``build`` use, so writing a default out in a spec changes nothing."""
+    """A validated spec, the file it came from, its raw (expanded) dict, and each component slot resolved once
+    (``ResolvedComponent``: registry entry and params validated by the component's own ``Params``, defaults
+    filled in), by key path: what ``build``, cache keys, MLflow and the leaderboard read, so writing a default
+    out in a spec changes nothing."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -41,19 +43,20 @@ class LoadedSpec(BaseModel):
     spec: Spec
     raw: dict[str, Any]
     unset_env: list[str] = Field(default_factory=list)
-    components: dict[str, BaseModel] = Field(default_factory=dict)
+    resolved: dict[str, ResolvedComponent] = Field(default_factory=dict)
+
+    @property
+    def components(self) -> dict[str, BaseModel]:
+        """Each slot's validated params, by key path."""
+        return {key_path: slot.params for key_path, slot in self.resolved.items()}
 
     def params(self, key_path: str) -> BaseModel:
         """The validated params of the slot at ``key_path`` (``model.fusion_head``, ``datasets.0``, ...)."""
-        return self.components[key_path]
+        return self.resolved[key_path].params
 
     def build(self, key_path: str) -> Any:
-        """Construct the component of the slot at ``key_path`` from its validated params (``plugin_host.build``:
-        a constructor that raises is one line naming the slot, plugin and package)."""
-        from erc_bench.core.plugin_host import build
-
-        kind, plugin = next((k, p) for path, k, p, _ in component_slots(self.spec) if path == key_path)
-        return build(kind, plugin, self.components[key_path], slot=key_path)
+        """Construct the component of the slot at ``key_path`` (``ResolvedComponent.build``)."""
+        return self.resolved[key_path].build()
 
 
 # --------------------------------------------------------------------------- loading
@@ -115,10 +118,10 @@ def _first_error(exc: ValidationError, prefix: str, model: type[BaseModel] | Non
     return path, message
 
 
-def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params: dict[str, Any],
-                    plugin_host: PluginHost) -> BaseModel:
-    """Check a component name and its params against the component's own model, strictly (no bool-to-int or
-    string-to-number coercion, as for the toolkit's own keys)."""
+def resolve_slot(file: str, key_path: str, kind: str, ref_plugin: str, params: dict[str, Any],
+                 plugin_host: PluginHost) -> ResolvedComponent:
+    """Look a slot's component up (once) and check its params against the component's own model, strictly (no
+    bool-to-int or string-to-number coercion, as for the toolkit's own keys)."""
     from erc_bench.core.plugin_host import validate_params as validate_component_params
 
     try:
@@ -126,10 +129,11 @@ def validate_params(file: str, key_path: str, kind: str, ref_plugin: str, params
     except PluginError as exc:
         raise SpecError(file, f"{key_path}.plugin", str(exc)) from None
     try:
-        return validate_component_params(registered, params)
+        validated = validate_component_params(registered, params)
     except ValidationError as exc:
         path, message = _first_error(exc, f"{key_path}.params", registered.cls.Params)
         raise SpecError(file, path, message) from None
+    return ResolvedComponent(key_path, kind, registered, validated)
 
 
 STAGED_SYSTEM = "merits-l"
@@ -259,9 +263,9 @@ def benchmark_spec(file: str, raw: dict[str, Any], unset: list[str],
         raise SpecError(file, *_first_error(exc, "", Spec)) from None
     _check_consistency(file, spec)
     plugin_host = plugin_host or host()
-    components = {key_path: validate_params(file, key_path, kind, plugin, params, plugin_host)
-                  for key_path, kind, plugin, params in component_slots(spec)}
-    return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset, components=components)
+    resolved = {key_path: resolve_slot(file, key_path, kind, plugin, params, plugin_host)
+                for key_path, kind, plugin, params in component_slots(spec)}
+    return LoadedSpec(path=file, spec=spec, raw=raw, unset_env=unset, resolved=resolved)
 
 
 def require_env(loaded: Any) -> None:

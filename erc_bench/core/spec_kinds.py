@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from erc_bench.core.errors import SpecError
 from erc_bench.core.plugin_host import LoadFailure, PluginHost, Source, host
+from erc_bench.core.resolved import ResolvedComponent
 
 BENCHMARK = "benchmark"
 
@@ -49,19 +50,20 @@ class LoadedKindSpec(BaseModel):
     spec: Any
     raw: dict[str, Any]
     unset_env: list[str] = Field(default_factory=list)
-    components: dict[str, BaseModel] = Field(default_factory=dict)
-    slot_kinds: dict[str, tuple[str, str]] = Field(default_factory=dict)  # key path -> (component kind, plugin)
+    resolved: dict[str, ResolvedComponent] = Field(default_factory=dict)
+
+    @property
+    def components(self) -> dict[str, BaseModel]:
+        """Each slot's validated params, by key path."""
+        return {key_path: slot.params for key_path, slot in self.resolved.items()}
 
     def params(self, key_path: str) -> BaseModel:
         """The validated params of the slot at ``key_path`` (``care_pretrain.asr``)."""
-        return self.components[key_path]
+        return self.resolved[key_path].params
 
     def build(self, key_path: str) -> Any:
-        """Construct the component of the slot at ``key_path`` from its validated params."""
-        from erc_bench.core.plugin_host import build
-
-        kind, plugin = self.slot_kinds[key_path]
-        return build(kind, plugin, self.components[key_path], slot=key_path)
+        """Construct the component of the slot at ``key_path`` (``ResolvedComponent.build``)."""
+        return self.resolved[key_path].build()
 
 
 def _benchmark_kind() -> SpecKind:
@@ -118,23 +120,19 @@ def _slot(spec: BaseModel, key_path: str) -> Any:
 def validate_kind(file: str, raw: dict[str, Any], unset: list[str], kind: SpecKind,
                   plugin_host: PluginHost | None = None) -> LoadedKindSpec:
     """Validate a read spec against a plugin's kind: its model, then each slot's plugin name and params."""
-    from erc_bench.core.spec import _first_error, validate_params
+    from erc_bench.core.spec import _first_error, resolve_slot
 
     try:
         spec = kind.model(**raw)
     except ValidationError as exc:
         raise SpecError(file, *_first_error(exc, "", kind.model)) from None
     plugin_host = plugin_host or host()
-    components: dict[str, BaseModel] = {}
-    slot_kinds: dict[str, tuple[str, str]] = {}
+    resolved: dict[str, ResolvedComponent] = {}
     for key_path, component_kind in kind.slots.items():
         ref = _slot(spec, key_path)
-        if ref is None:
-            continue
-        components[key_path] = validate_params(file, key_path, component_kind, ref.plugin, ref.params, plugin_host)
-        slot_kinds[key_path] = (component_kind, ref.plugin)
-    return LoadedKindSpec(path=file, kind=kind.name, spec=spec, raw=raw, unset_env=unset, components=components,
-                          slot_kinds=slot_kinds)
+        if ref is not None:
+            resolved[key_path] = resolve_slot(file, key_path, component_kind, ref.plugin, ref.params, plugin_host)
+    return LoadedKindSpec(path=file, kind=kind.name, spec=spec, raw=raw, unset_env=unset, resolved=resolved)
 
 
 def load_any_spec(path: str | Path, overrides: list[str] | None = None,

@@ -80,31 +80,26 @@ def resolved_spec(loaded: LoadedSpec) -> dict[str, Any]:
     """The spec as run: every section and every component's params with their defaults filled in, and each
     component's code (distribution, version, sources' digest for a working-tree install), so the leaderboard's
     configuration digest changes when a component's code does."""
-    from erc_bench.core.code_identity import code_identity
-    from erc_bench.core.plugin_host import host
-    from erc_bench.core.spec import STAGED_SYSTEM, component_slots
+    from erc_bench.core.spec import STAGED_SYSTEM
 
     resolved = loaded.spec.model_dump(mode="json")
     if resolved.get("system") is None:  # no [system]: the staged recipe, named like any system
         resolved["system"] = {"plugin": STAGED_SYSTEM}
-    for key_path, kind, plugin, _ in component_slots(loaded.spec):
+    for key_path, slot in loaded.resolved.items():
         node: Any = resolved
         for part in key_path.split("."):
             node = node[int(part)] if isinstance(node, list) else node[part]
-        node["params"] = loaded.params(key_path).model_dump(mode="json")
-        node["code"] = code_identity(host().get(kind, plugin).cls)
+        identity = slot.identity()
+        node["params"], node["code"] = identity["params"], identity["code"]
     return _without_secrets(resolved)
 
 
 def component_code_params(loaded: LoadedSpec) -> dict[str, str]:
     """``code.<slot>`` = ``package version (source digest)`` for each component: what MLflow shows of the code
     that trained (a tag per package says only which packages were installed)."""
-    from erc_bench.core.code_identity import code_identity, describe_code
-    from erc_bench.core.plugin_host import host
-    from erc_bench.core.spec import component_slots
+    from erc_bench.core.code_identity import describe_code
 
-    return {f"code.{key_path}": describe_code(code_identity(host().get(kind, plugin).cls))
-            for key_path, kind, plugin, _ in component_slots(loaded.spec)}
+    return {f"code.{key_path}": describe_code(slot.code()) for key_path, slot in loaded.resolved.items()}
 
 
 def setup_experiment(tracker: Tracker, loaded: LoadedSpec) -> None:
