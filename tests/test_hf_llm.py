@@ -183,6 +183,12 @@ def test_load_in_4bit_is_an_option_with_a_one_line_error(tiny: dict[str, Path], 
     assert ("bitsandbytes" in str(raised.value) or "CUDA" in str(raised.value)) and "\n" not in str(raised.value)
 
 
+def test_target_modules_that_match_nothing_are_one_line(tiny: dict[str, Path]) -> None:
+    with pytest.raises(UserError, match="target_modules") as raised:
+        _classifier(tiny["qwen2"], target_modules=["query", "value"])  # BERT's names, not a causal LM's
+    assert "\n" not in str(raised.value)
+
+
 def test_gradient_checkpointing_trains_the_same(tiny: dict[str, Path]) -> None:
     texts, labels = _keyword_corpus()
     plain = _step(_classifier(tiny["llama"]), texts, labels, steps=2)
@@ -240,3 +246,33 @@ def test_demo_spec_runs_stages_one_to_three_and_predict_reproduces_it(tiny: dict
         assert both, stage
         column = "predicted" if stage == "stage3-fusion" else f"predicted_{stage}"
         assert {u: predicted[u][column] for u in both} == {u: logged[u][1] for u in both}, stage
+
+
+def test_llm_guided_pretraining_saves_adapters_that_stage_one_starts_from(tiny: dict[str, Path], tmp_path: Path,
+                                                                          register_plugin) -> None:
+    """``run_pretrain`` with hf-llm (the toy corpus of ``test_pretrain``): the checkpoint holds adapters and head,
+    not the base, and ``checkpoint_params`` builds a classifier that starts from them."""
+    import numpy as np
+    import soundfile as sf
+    from test_pretrain import SENTENCES, ToyASR, ToyCorpus, section
+
+    from erc_bench.core.cache import Cache
+    from erc_bench.core.hookspecs import hookimpl
+    from erc_bench.core.spec import ComponentRef
+    from erc_bench.recipe.pretrain import run_pretrain
+
+    for i in range(len(SENTENCES)):
+        sf.write(tmp_path / f"u{i}.wav", np.full((i + 1) * 1600, 0.01, dtype=np.float32), 16000)
+    register_plugin("toy-pretrain", erc_bench_register_datasets=hookimpl(lambda register: register(ToyCorpus)),
+                    erc_bench_register_asr=hookimpl(lambda register: register(ToyASR)))
+    params = {"model": str(tiny["llama"]), "hidden_dim": 8, "lora_rank": 2, "max_length": 16}
+    result = run_pretrain(section(tmp_path), ComponentRef(plugin="hf-llm", params=params), Cache(tmp_path / "cache"),
+                          device="cpu")
+    folder = Path(result.checkpoint_dir)
+    assert (folder / "adapter_model.safetensors").is_file() and not (folder / "model.safetensors").exists()
+    encoder = build("text_encoder", "hf-llm", params)
+    start = build("text_encoder", "hf-llm", encoder.checkpoint_params(str(folder)))
+    fresh, pretrained = encoder.build_labelled_classifier(LABELS), start.build_labelled_classifier(LABELS)
+    lora = [k for k in pretrained.state_dict() if "lora_B" in k]
+    assert lora and all(torch.equal(fresh.state_dict()[k], torch.zeros_like(fresh.state_dict()[k])) for k in lora)
+    assert any(not torch.equal(pretrained.state_dict()[k], fresh.state_dict()[k]) for k in lora)

@@ -21,6 +21,7 @@ hands Stage II the same kind of feature.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -249,11 +250,24 @@ def build_llm_classifier(params: Any, model: str, tokenizer: str, adapter: str |
                          labels: Sequence[str] | None) -> HFLLMClassifier:
     """``hf-llm``'s classifier: tokenizer, frozen base, LoRA adapters (fresh, or ``adapter``'s), head."""
     require("peft", "lora", "the hf-llm text encoder")
-    from peft import LoraConfig, PeftModel, get_peft_model
 
     tok = load_tokenizer(tokenizer, params.revision)
     base = load_base(model, params)
     width = int(base.config.hidden_size)
+    with warnings.catch_warnings():  # peft asks transformers 5 by a deprecated name; not the user's business
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        backbone = _with_adapters(base, params, model, adapter)
+    classifier = HFLLMClassifier(backbone, tok, width, num_labels, params.hidden_dim, params.dropout, params.pooling,
+                                 params.max_length, labels, base=params.model)
+    if adapter is not None:
+        classifier.load_head(Path(adapter))
+    return classifier
+
+
+def _with_adapters(base: nn.Module, params: Any, model: str, adapter: str | None) -> nn.Module:
+    """Fresh LoRA adapters on ``target_modules``, or the saved ones in ``adapter`` (trainable)."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+
     if adapter is None:
         config = LoraConfig(r=params.lora_rank, lora_alpha=params.lora_alpha, lora_dropout=params.lora_dropout,
                             target_modules=list(params.target_modules), bias="none")
@@ -265,11 +279,7 @@ def build_llm_classifier(params: Any, model: str, tokenizer: str, adapter: str |
     else:
         _check_adapter(Path(adapter), params.model)
         backbone = PeftModel.from_pretrained(base, adapter, is_trainable=True)
-    classifier = HFLLMClassifier(backbone, tok, width, num_labels, params.hidden_dim, params.dropout, params.pooling,
-                                 params.max_length, labels, base=params.model)
-    if adapter is not None:
-        classifier.load_head(Path(adapter))
-    return classifier
+    return backbone
 
 
 def _check_adapter(folder: Path, base: str) -> None:
