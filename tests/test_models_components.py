@@ -65,7 +65,7 @@ def _garbage_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def test_registered_by_the_models_plugin(models_host: PluginHost) -> None:
     assert {"bigru-attention", "none", "mean-pool"} <= set(models_host.registries["context_model"].names())
     assert {"co-attention", "concat", "late"} <= set(models_host.registries["fusion_head"].names())
-    assert "hf-text" in models_host.registries["text_encoder"].names()
+    assert {"hf-text", "hf-llm"} <= set(models_host.registries["text_encoder"].names())
     assert models_host.get("fusion_head", "co-attention").source.package == "erc-bench"
 
 
@@ -161,7 +161,8 @@ def test_co_attention_gradients_reach_both_projections(models_host: PluginHost) 
         assert grad is not None and grad.abs().sum() > 0, name
 
 
-@pytest.mark.parametrize(("kind", "name"), [("text_encoder", "hf-text"), ("context_model", "bigru-attention"),
+@pytest.mark.parametrize(("kind", "name"), [("text_encoder", "hf-text"), ("text_encoder", "hf-llm"),
+                                            ("context_model", "bigru-attention"),
                                             ("context_model", "none"), ("context_model", "mean-pool"),
                                             ("fusion_head", "co-attention"), ("fusion_head", "concat"),
                                             ("fusion_head", "late")])

