@@ -259,7 +259,7 @@ def test_llm_guided_pretraining_saves_adapters_that_stage_one_starts_from(tiny: 
     from erc_bench.core.cache import Cache
     from erc_bench.core.hookspecs import hookimpl
     from erc_bench.core.spec import ComponentRef
-    from erc_bench.recipe.pretrain import run_pretrain
+    from erc_bench.recipes.merits_l.pretrain import run_pretrain
 
     for i in range(len(SENTENCES)):
         sf.write(tmp_path / f"u{i}.wav", np.full((i + 1) * 1600, 0.01, dtype=np.float32), 16000)
