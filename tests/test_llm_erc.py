@@ -148,3 +148,34 @@ def test_a_killed_run_resumes_and_pays_only_for_what_was_not_answered(cli, tmp_p
         planned = int(re.search(r"\((\d+) of (\d+) distinct prompts", dry).group(2))
         assert len(asked) == planned and "0 requests" in dry  # everything answered and stored
         assert sum(n - 1 for n in asked.values()) <= concurrency  # asked twice: at most those in flight at the kill
+
+
+def test_spoken_cues_are_measured_from_the_demo_audio(cli, tmp_path) -> None:
+    """``spoken_cues = true`` on a corpus with audio: every turn of every prompt carries a description made from
+    its own clip, and the measures are what they claim (pitch within the pitch tracker's 60-400 Hz in log Hz,
+    loudness a log energy, rate in words per second): read from the wrong place in the acoustic-stats vector,
+    they would not be."""
+    import math
+
+    from erc_bench_labellers.erc_cues import CueMeter
+
+    with ERCServer(RULES, GARBAGE) as server:
+        code, out = cli(["run", SPEC, *_args(server, tmp_path), "--set", "system.params.spoken_cues=true",
+                         "--set", "benchmark.seeds=[0]"])
+        assert code == 0, out
+        assert server.requests
+        for request in server.requests:
+            window = request["messages"][0]["content"].split(" ### ")[1]
+            turns = window.split("\t ")
+            cue = (r'"\s\[(low|medium|high) pitch with (little|moderate|much) variation, '
+                   r"(quiet|moderate volume|loud), (slow|moderate pace|fast)\]$")
+            assert [t for t in turns if not re.search(cue, t)] == []
+    measured = json.loads((tmp_path / "cache" / "systems" / "llm-erc" / "cues.json").read_text())
+    values = [v for v in measured.values() if isinstance(v, list)]
+    assert len(values) == len(measured) > 10
+    pitches = [v[0] for v in values if v[0] is not None]
+    assert len(pitches) > 0.9 * len(values)
+    assert all(math.log(60) <= p <= math.log(400) for p in pitches)
+    assert all(v[2] < 0 and 0 < v[3] < 15 for v in values)  # log energy of [-1, 1] audio; words per second
+    assert len({round(p, 3) for p in pitches}) > len(pitches) // 2  # measured per clip, not one constant
+    assert CueMeter(str(tmp_path / "cache" / "systems" / "llm-erc")).known == measured  # reread, not redecoded
