@@ -128,3 +128,12 @@ def clip_source(clips: set[str] | None, folder: Path, name: str, utt_id: str,
         return AudioSource(str(folder / name))
     problems.append(Problem("missing-audio", utt_id, str(folder / name)))
     return None
+
+
+SENTIMENT_BINARY = ["negative", "positive"]
+
+
+def binary_sentiment(score: float) -> str:
+    """CMU-MOSI / MOSEI's binary rule: ``negative`` for a score in [-3, 0), ``positive`` for [0, 3] (the SDK's
+    "negative / non-negative"; Poria et al. 2017 and MERITS-L use it for MOSI)."""
+    return "negative" if score < 0 else "positive"

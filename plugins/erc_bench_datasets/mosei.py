@@ -47,7 +47,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from erc_bench import AudioSource, DataError, DatasetCard, DatasetSplits, Problem, SplitCount, Utterance, require
 
 from .common import (
+    SENTIMENT_BINARY,
     AudioPolicy,
+    binary_sentiment,
     check_text,
     clip_index,
     conversation_list,
@@ -60,7 +62,7 @@ from .common import (
 )
 from .mosei_folds import STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
 
-BINARY = ["negative", "positive"]
+BINARY = list(SENTIMENT_BINARY)
 SEVEN_CLASS = ["-3 strongly negative", "-2 negative", "-1 weakly negative", "0 neutral", "+1 weakly positive",
                "+2 positive", "+3 strongly positive"]
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
@@ -113,8 +115,7 @@ def fold_of(fold: str) -> dict[str, str]:
     return {video: split for split, videos in groups.items() for video in videos}
 
 
-def binary_label(score: float) -> str:
-    return "negative" if score < 0 else "positive"
+binary_label = binary_sentiment  # the rule both corpora share (common.py)
 
 
 def seven_class_label(score: float) -> str:

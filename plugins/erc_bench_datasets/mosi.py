@@ -36,7 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from erc_bench import DatasetCard, DatasetSplits, Problem, SplitCount, Utterance
 
 from .common import (
+    SENTIMENT_BINARY,
     AudioPolicy,
+    binary_sentiment,
     check_text,
     clip_index,
     clip_source,
@@ -50,7 +52,7 @@ from .common import (
 )
 from .mosi_folds import PAPER_TEST, PAPER_TRAIN_VALIDATION, STANDARD_TEST, STANDARD_TRAIN, STANDARD_VALIDATION
 
-LABELS = ["negative", "positive"]
+LABELS = list(SENTIMENT_BINARY)
 REQUIRED_COLUMNS = ("video_id", "clip_id", "text", "label")
 N_PAPER_VALIDATION = 13
 CARD = DatasetCard(
@@ -93,8 +95,7 @@ def fold_of(fold: str) -> dict[str, str]:
     return {video: split for split, videos in groups.items() for video in videos}
 
 
-def binary_label(score: float) -> str:
-    return "negative" if score < 0 else "positive"
+binary_label = binary_sentiment  # the rule both corpora share (common.py)
 
 
 class MosiParams(BaseModel):
