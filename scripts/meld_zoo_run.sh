@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the MELD text-only context-model zoo (benchmarks/meld_text_zoo/) one run at a time, seed-major (every
 # family's seed 0, then seed 1, then seed 2, then the variants), with one cache and one MLflow store, and
-# appends "spec seed seconds rc" per run to $OUT/times.tsv. See docs/meld_zoo.md.
+# appends "spec seed seconds rc" per run to $OUT/times.tsv. See the README, "The context-model families on real MELD".
 #
 #   ERC_DATA=/data OUT=/tmp/meldzoo scripts/meld_zoo_run.sh [SPEC_STEM ...]
 #

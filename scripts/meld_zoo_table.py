@@ -1,4 +1,5 @@
-"""Print the MELD text-only context-model table (docs/meld_zoo.md) from the MLflow store the zoo ran into:
+"""Print the MELD text-only context-model table (README: "The context-model families on real MELD") from
+the MLflow store the zoo ran into:
 
     ERC_DATA=/data OUT=/tmp/meldzoo scripts/meld_zoo_run.sh
     python scripts/meld_zoo_table.py --tracking-uri sqlite:////tmp/meldzoo/m.db

@@ -141,3 +141,14 @@ def test_reference_rows_follow_the_measured_datasets(tmp_path: Path) -> None:
     rows = lb.build(uri)
     assert {r.dataset for r in rows} == {"iemocap"}
     assert any(r.source.startswith("reference") for r in rows)
+
+
+def test_a_relative_sqlite_store_gets_its_artifacts_beside_it(tmp_path, monkeypatch) -> None:
+    """``--tracking-uri sqlite:///runs/x/m.db`` (relative to the working folder) used to end in a traceback
+    ("relative path can't be expressed as a file URI"); its artifacts now sit beside the store."""
+    from erc_bench.tracking.store import default_artifact_location
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert default_artifact_location("sqlite:///runs/x/m.db", "MLFLOW_TRACKING_URI") == (
+        tmp_path / "runs" / "x" / "artifacts").as_uri()

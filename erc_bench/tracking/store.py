@@ -75,5 +75,5 @@ def get_or_create_experiment(mlflow: Any, uri: str, name: str, artifact_location
 def default_artifact_location(uri: str, tracking_env: str) -> str | None:
     """Artifacts of the default SQLite store live beside it, in ``artifacts/``."""
     if uri.startswith("sqlite:///") and not os.environ.get(tracking_env):
-        return (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+        return (Path(uri[len("sqlite:///"):]).resolve().parent / "artifacts").as_uri()  # a relative store too
     return None
