@@ -11,6 +11,7 @@ table, leaderboard identity and ``system.json``.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import time
 from collections.abc import Iterator
@@ -91,7 +92,7 @@ def run_benchmark(loaded: LoadedSpec, tracking_uri: str | None = None, cache_dir
     return runner.run(tracking_uri, cache_dir, limit)
 
 
-class BenchmarkRun:
+class BenchmarkRun(abc.ABC):
     """Set-up, seed runs and logging; a subclass's ``run`` does the system's work between them."""
 
     def __init__(self, loaded: LoadedSpec, console: Console | None = None) -> None:
@@ -100,9 +101,10 @@ class BenchmarkRun:
         self.problems: list[Problem] = []
         self.progress: Any = None  # the run's progress bar, set by ``run`` while it lasts
 
+    @abc.abstractmethod
     def run(self, tracking_uri: str | None = None, cache_dir: str | Path | None = None,
             limit: int | None = None) -> BenchmarkOutcome:
-        raise NotImplementedError(f"{type(self).__name__} must define run()")
+        """``setup``, then the system's work inside ``seed_run``s, then ``log``; returns the outcome."""
 
     def setup(self, tracking_uri: str | None, cache_dir: str | Path | None, limit: int | None
               ) -> list[DatasetSplits]:
