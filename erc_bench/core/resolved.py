@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from erc_bench.core.plugin_host import Registered  # a runtime import: the spec models validate this type
 
@@ -48,3 +48,28 @@ class ResolvedComponent:
     def identity(self) -> dict[str, Any]:
         """Plugin, params (JSON) and code: what a built component's ``identity_of`` starts from."""
         return {"plugin": self.plugin, "params": self.params.model_dump(mode="json"), "code": self.code()}
+
+
+class LoadedSlots(BaseModel):
+    """What a loaded spec of any kind holds besides its model: the file it came from, its raw (expanded) dict,
+    the ``${VAR}``s left unset, and each component slot resolved once, by key path."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    path: str
+    raw: dict[str, Any]
+    unset_env: list[str] = Field(default_factory=list)
+    resolved: dict[str, ResolvedComponent] = Field(default_factory=dict)
+
+    @property
+    def components(self) -> dict[str, BaseModel]:
+        """Each slot's validated params, by key path."""
+        return {key_path: slot.params for key_path, slot in self.resolved.items()}
+
+    def params(self, key_path: str) -> BaseModel:
+        """The validated params of the slot at ``key_path`` (``model.fusion_head``, ``datasets.0``, ...)."""
+        return self.resolved[key_path].params
+
+    def build(self, key_path: str) -> Any:
+        """Construct the component of the slot at ``key_path`` (``ResolvedComponent.build``)."""
+        return self.resolved[key_path].build()

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from erc_bench.core.errors import PluginError, SpecError
 from erc_bench.core.plugin_host import PluginHost, host
-from erc_bench.core.resolved import ResolvedComponent
+from erc_bench.core.resolved import LoadedSlots, ResolvedComponent
 from erc_bench.core.spec_checks import did_you_mean, expand_env
 from erc_bench.core.spec_schema import (  # noqa: F401 - re-exported: the spec's models live beside its loader
     BenchmarkSection,
@@ -31,32 +31,12 @@ from erc_bench.core.spec_schema import (  # noqa: F401 - re-exported: the spec's
 )
 
 
-class LoadedSpec(BaseModel):
-    """A validated spec, the file it came from, its raw (expanded) dict, and each component slot resolved once
-    (``ResolvedComponent``: registry entry and params validated by the component's own ``Params``, defaults
-    filled in), by key path: what ``build``, cache keys, MLflow and the leaderboard read, so writing a default
-    out in a spec changes nothing."""
+class LoadedSpec(LoadedSlots):
+    """A validated benchmark spec with each component slot resolved once (``ResolvedComponent``: registry entry
+    and params validated by the component's own ``Params``, defaults filled in), by key path: what ``build``,
+    cache keys, MLflow and the leaderboard read, so writing a default out in a spec changes nothing."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    path: str
     spec: Spec
-    raw: dict[str, Any]
-    unset_env: list[str] = Field(default_factory=list)
-    resolved: dict[str, ResolvedComponent] = Field(default_factory=dict)
-
-    @property
-    def components(self) -> dict[str, BaseModel]:
-        """Each slot's validated params, by key path."""
-        return {key_path: slot.params for key_path, slot in self.resolved.items()}
-
-    def params(self, key_path: str) -> BaseModel:
-        """The validated params of the slot at ``key_path`` (``model.fusion_head``, ``datasets.0``, ...)."""
-        return self.resolved[key_path].params
-
-    def build(self, key_path: str) -> Any:
-        """Construct the component of the slot at ``key_path`` (``ResolvedComponent.build``)."""
-        return self.resolved[key_path].build()
 
 
 # --------------------------------------------------------------------------- loading

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from erc_bench.core.errors import SpecError
 from erc_bench.core.plugin_host import LoadFailure, PluginHost, Source, host
-from erc_bench.core.resolved import ResolvedComponent
+from erc_bench.core.resolved import LoadedSlots, ResolvedComponent
 
 BENCHMARK = "benchmark"
 
@@ -39,31 +39,12 @@ class SpecKind:
     description: str = ""
 
 
-class LoadedKindSpec(BaseModel):
-    """A validated spec of a plugin's kind: as ``LoadedSpec`` (file, model, expanded raw dict, unset ``${VAR}``,
-    each slot's validated params by key path), plus the kind it was read as."""
+class LoadedKindSpec(LoadedSlots):
+    """A validated spec of a plugin's kind: as ``LoadedSpec`` (file, expanded raw dict, unset ``${VAR}``, each
+    slot resolved once), plus the kind it was read as and its model."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    path: str
     kind: str
     spec: Any
-    raw: dict[str, Any]
-    unset_env: list[str] = Field(default_factory=list)
-    resolved: dict[str, ResolvedComponent] = Field(default_factory=dict)
-
-    @property
-    def components(self) -> dict[str, BaseModel]:
-        """Each slot's validated params, by key path."""
-        return {key_path: slot.params for key_path, slot in self.resolved.items()}
-
-    def params(self, key_path: str) -> BaseModel:
-        """The validated params of the slot at ``key_path`` (``care_pretrain.asr``)."""
-        return self.resolved[key_path].params
-
-    def build(self, key_path: str) -> Any:
-        """Construct the component of the slot at ``key_path`` (``ResolvedComponent.build``)."""
-        return self.resolved[key_path].build()
 
 
 def _benchmark_kind() -> SpecKind:
